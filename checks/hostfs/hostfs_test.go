@@ -1,0 +1,293 @@
+package hostfs
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/plumbline/plumbline/checks"
+)
+
+// tree builds a root in a temp dir: files (path -> content) and symlinks
+// (path -> target). Symlinks are made at test time because the cases are
+// about links that escape, loop or dangle.
+func tree(t *testing.T, files map[string]string, links map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p, target := range links {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, full); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func newRoot(t *testing.T, root string) *Root {
+	t.Helper()
+	r, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestResolveStaysInsideRoot(t *testing.T) {
+	t.Parallel()
+	// A secret outside the root that escaping links would reach.
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := tree(t,
+		map[string]string{
+			"usr/share/zoneinfo/Etc/UTC": "tzdata",
+			"etc/sudoers":                "inside",
+			"secret":                     "root-secret",
+		},
+		map[string]string{
+			"etc/localtime":     "/usr/share/zoneinfo/Etc/UTC",    // absolute: must resolve in root
+			"etc/rel":           "../usr/share/zoneinfo/Etc/UTC",  // relative
+			"etc/escape_dotdot": "../../../../../../secret",       // clamps at root like chroot
+			"etc/escape_abs":    filepath.Join(outside, "secret"), // absolute host path: re-rooted
+			"etc/dirlink":       "/usr/share/zoneinfo",            // directory link mid-path
+			"etc/chain":         "/etc/localtime",                 // link to link
+			"etc/loop_a":        "/etc/loop_b",                    // loop
+			"etc/loop_b":        "/etc/loop_a",                    //
+			"etc/dangling":      "/nonexistent/file",              //
+			"etc/self":          "self",                           // self loop
+		})
+	r := newRoot(t, root)
+	ctx := context.Background()
+
+	tests := []struct {
+		path    string
+		want    string
+		wantErr error
+	}{
+		{"/etc/sudoers", "inside", nil},
+		{"/etc/localtime", "tzdata", nil},
+		{"/etc/rel", "tzdata", nil},
+		{"/etc/escape_dotdot", "root-secret", nil},
+		{"/etc/dirlink/Etc/UTC", "tzdata", nil},
+		{"/etc/chain", "tzdata", nil},
+		{"/../../etc/sudoers", "inside", nil},
+		{"/etc/escape_abs", "", fs.ErrNotExist},
+		{"/etc/loop_a", "", checks.ErrLoop},
+		{"/etc/self", "", checks.ErrLoop},
+		{"/etc/dangling", "", fs.ErrNotExist},
+		{"/etc/missing", "", fs.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			t.Parallel()
+			got, err := r.ReadFile(ctx, tt.path)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("ReadFile(%s) error = %v, want %v", tt.path, err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), tt.path) {
+					t.Errorf("error %q does not name the host path %s", err, tt.path)
+				}
+				if strings.Contains(err.Error(), root) {
+					t.Errorf("error %q leaks the real root directory", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ReadFile(%s): %v", tt.path, err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("ReadFile(%s) = %q, want %q", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatLstatReadlink(t *testing.T) {
+	t.Parallel()
+	root := tree(t, map[string]string{"usr/bin/sudo": "#!"}, map[string]string{"bin": "usr/bin"})
+	if err := os.Chmod(filepath.Join(root, "usr/bin/sudo"), os.ModeSetuid|0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := newRoot(t, root)
+	ctx := context.Background()
+
+	fi, err := r.Stat(ctx, "/bin/sudo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Perm() != 0o4755 || fi.Path != "/bin/sudo" || fi.Name != "sudo" {
+		t.Errorf("Stat = %+v (perm %o), want perm 4755 at /bin/sudo", fi, fi.Perm())
+	}
+	if fi.UID != uint32(os.Getuid()) {
+		t.Errorf("UID = %d, want %d", fi.UID, os.Getuid())
+	}
+	li, err := r.Lstat(ctx, "/bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !li.IsSymlink() {
+		t.Errorf("Lstat(/bin) mode %v, want symlink", li.Mode)
+	}
+	target, err := r.Readlink(ctx, "/bin")
+	if err != nil || target != "usr/bin" {
+		t.Errorf("Readlink(/bin) = %q, %v", target, err)
+	}
+}
+
+func TestReadDirAndGlob(t *testing.T) {
+	t.Parallel()
+	root := tree(t, map[string]string{
+		"etc/sudoers.d/10-logging":  "a",
+		"etc/sudoers.d/README":      "b",
+		"etc/sudoers.d/.hidden":     "c",
+		"etc/pam.d/common-auth":     "d",
+		"etc/pam.d/common-password": "e",
+		"etc/pam.d/sshd":            "f",
+	}, map[string]string{"etc/pam.d/other": "/etc/pam.d/sshd"})
+	r := newRoot(t, root)
+	ctx := context.Background()
+
+	entries, err := r.ReadDir(ctx, "/etc/sudoers.d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Path)
+	}
+	if want := []string{"/etc/sudoers.d/.hidden", "/etc/sudoers.d/10-logging", "/etc/sudoers.d/README"}; !slices.Equal(names, want) {
+		t.Errorf("ReadDir = %v, want %v", names, want)
+	}
+
+	tests := []struct {
+		pattern string
+		want    []string
+	}{
+		{"/etc/pam.d/common-*", []string{"/etc/pam.d/common-auth", "/etc/pam.d/common-password"}},
+		{"/etc/*/common-auth", []string{"/etc/pam.d/common-auth"}},
+		{"/etc/sudoers.d/*", []string{"/etc/sudoers.d/10-logging", "/etc/sudoers.d/README"}},
+		{"/etc/pam.d/other", []string{"/etc/pam.d/other"}},
+		{"/etc/nothing/*", nil},
+		{"/etc/pam.d/[cs]*", []string{"/etc/pam.d/common-auth", "/etc/pam.d/common-password", "/etc/pam.d/sshd"}},
+	}
+	for _, tt := range tests {
+		got, err := r.Glob(ctx, tt.pattern)
+		if err != nil {
+			t.Errorf("Glob(%s): %v", tt.pattern, err)
+			continue
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Glob(%s) = %v, want %v", tt.pattern, got, tt.want)
+		}
+	}
+	if _, err := r.Glob(ctx, "/etc/[unclosed"); err == nil {
+		t.Error("Glob with a bad pattern: want error")
+	}
+	if _, err := r.Glob(ctx, "relative/*"); err == nil {
+		t.Error("Glob with a relative pattern: want error")
+	}
+}
+
+func TestProcAndSysMapping(t *testing.T) {
+	t.Parallel()
+	root := tree(t, map[string]string{"etc/hostname": "img"}, nil)
+	proc := tree(t, map[string]string{"mounts": "proc /proc proc rw 0 0\n"}, map[string]string{"self": "1"})
+	r, err := New(Options{Root: root, Proc: proc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.ReadFile(context.Background(), "/proc/mounts")
+	if err != nil || !strings.HasPrefix(string(got), "proc /proc") {
+		t.Errorf("ReadFile(/proc/mounts) = %q, %v", got, err)
+	}
+	if r.Live() {
+		t.Error("a tree under a temp dir must not be Live")
+	}
+}
+
+func TestNewRejectsBadRoot(t *testing.T) {
+	t.Parallel()
+	if _, err := New(Options{Root: "/nonexistent/plumbline-root"}); err == nil || !strings.Contains(err.Error(), "/nonexistent/plumbline-root") {
+		t.Errorf("New(missing root) error = %v, want one naming the root", err)
+	}
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Options{Root: f}); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("New(file root) error = %v, want \"not a directory\"", err)
+	}
+}
+
+func TestReadFileTooLarge(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	big := make([]byte, checks.MaxFileSize+1)
+	if err := os.WriteFile(filepath.Join(root, "big"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := newRoot(t, root).ReadFile(context.Background(), "/big")
+	if !errors.Is(err, checks.ErrTooLarge) {
+		t.Errorf("ReadFile(big) error = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestExecAllowList(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	r, err := New(Options{Root: root, Commands: map[string]string{
+		"echo":  "/bin/echo",
+		"sleep": "/bin/sleep",
+	}, ExecTimeout: 200_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.Exec(ctx, "rm", "-rf", "/"); !errors.Is(err, checks.ErrNotAllowed) {
+		t.Errorf("Exec(rm) error = %v, want ErrNotAllowed", err)
+	}
+	res, err := r.Exec(ctx, "echo", "--root", checks.ExecRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(res.Stdout)); got != "--root "+root {
+		t.Errorf("echo output %q, want the root substituted", got)
+	}
+	if _, err := r.Exec(ctx, "sleep", "5"); err == nil || !strings.Contains(err.Error(), "deadline") {
+		t.Errorf("Exec(sleep 5) error = %v, want a deadline error", err)
+	}
+}
+
+func TestMemoComputesOnce(t *testing.T) {
+	t.Parallel()
+	r := newRoot(t, t.TempDir())
+	calls := 0
+	for range 3 {
+		v, err := checks.Memoized(r, "k", func() (int, error) { calls++; return 42, nil })
+		if err != nil || v != 42 {
+			t.Fatalf("Memoized = %d, %v", v, err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("fn called %d times, want 1", calls)
+	}
+}
