@@ -1,0 +1,129 @@
+// Package scan runs one scan: it opens the host, resolves the baseline,
+// evaluates it, and assembles the report.
+package scan
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/plumbline/plumbline/agent/facts"
+	"github.com/plumbline/plumbline/checks"
+	"github.com/plumbline/plumbline/checks/baseline"
+	"github.com/plumbline/plumbline/checks/engine"
+	"github.com/plumbline/plumbline/checks/hostfs"
+	"github.com/plumbline/plumbline/checks/osrelease"
+	"github.com/plumbline/plumbline/checks/report"
+)
+
+// Version is the agent version stamped into reports; set by the linker.
+var Version = "dev"
+
+// Options say what to scan and against what.
+type Options struct {
+	// Root, Proc and Sys locate the scanned system (see hostfs.Options).
+	Root, Proc, Sys string
+	// Baseline is a built-in baseline name or a file path; empty picks the
+	// built-in baseline for the host's os-release.
+	Baseline string
+	// Only restricts the scan to these check ids.
+	Only []string
+	// HostID overrides the host identity.
+	HostID string
+	// Sequence numbers the report for this host (the daemon increments it).
+	Sequence     uint64
+	CheckTimeout time.Duration
+}
+
+// Notes are things the user should know about a scan that are not results,
+// e.g. that the generic baseline was used.
+type Notes []string
+
+// Run performs one scan.
+func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
+	started := time.Now()
+	h, err := hostfs.New(hostfs.Options{Root: opts.Root, Proc: opts.Proc, Sys: opts.Sys})
+	if err != nil {
+		return nil, nil, err
+	}
+	var notes Notes
+	b, note, err := ResolveBaseline(ctx, h, opts.Baseline)
+	if err != nil {
+		return nil, nil, err
+	}
+	if note != "" {
+		notes = append(notes, note)
+	}
+	entries, err := engine.Select(b, opts.Only)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := facts.Identity(ctx, h, opts.HostID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.RootDir() != "/" {
+		id.Root = h.RootDir()
+	}
+	// Facts and checks are independent: collect facts while checks run.
+	type factsResult struct {
+		f   report.Facts
+		err error
+	}
+	fc := make(chan factsResult, 1)
+	go func() {
+		f, err := facts.Collect(ctx, h)
+		fc <- factsResult{f, err}
+	}()
+	results := engine.Run(ctx, h, entries, engine.Options{CheckTimeout: opts.CheckTimeout})
+	fr := <-fc
+	if fr.err != nil {
+		notes = append(notes, fmt.Sprintf("facts: %v", fr.err))
+	}
+	r := &report.Report{
+		Schema:     report.Schema,
+		ScanID:     newScanID(),
+		Sequence:   opts.Sequence,
+		Host:       id,
+		Facts:      fr.f,
+		Baseline:   report.BaselineRef{Name: b.Name, Version: b.Version, SHA256: b.SHA256, Source: b.Source},
+		Plugins:    []report.PluginRef{},
+		StartedAt:  started.UTC(),
+		FinishedAt: time.Now().UTC(),
+		Summary:    report.Summarize(results),
+		Results:    results,
+		Agent:      Version,
+	}
+	return r, notes, nil
+}
+
+// ResolveBaseline loads the baseline named by spec: a file when spec names
+// an existing file or ends in .yaml/.yml, a built-in name otherwise, or the
+// built-in for the host's os-release when spec is empty.
+func ResolveBaseline(ctx context.Context, h checks.Host, spec string) (*baseline.Baseline, string, error) {
+	if spec == "" {
+		info, err := osrelease.Read(ctx, h)
+		if err != nil {
+			return nil, "", fmt.Errorf("pick a baseline: %w (name one with --baseline)", err)
+		}
+		name, note := baseline.ForPlatform(info.ID, info.IDLike, info.VersionID)
+		b, err := baseline.Builtin(name)
+		return b, note, err
+	}
+	if _, err := os.Stat(spec); err == nil || strings.HasSuffix(spec, ".yaml") || strings.HasSuffix(spec, ".yml") || strings.Contains(spec, "/") {
+		b, err := baseline.LoadFile(spec, nil)
+		return b, "", err
+	}
+	b, err := baseline.Builtin(spec)
+	return b, "", err
+}
+
+func newScanID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b[:])
+}

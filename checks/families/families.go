@@ -1,0 +1,3 @@
+// Package families links the built-in check families into a binary: import
+// it for its side effect of registering every built-in check.
+package families
