@@ -1,3 +1,7 @@
 // Package families links the built-in check families into a binary: import
 // it for its side effect of registering every built-in check.
 package families
+
+import (
+	_ "github.com/plumbline/plumbline/checks/families/dlp" // DLP software present
+)

@@ -46,6 +46,9 @@ func List(ctx context.Context, h checks.Host) ([]Process, error) {
 func list(ctx context.Context, h checks.Host) ([]Process, error) {
 	entries, err := h.ReadDir(ctx, "/proc")
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, ErrNoProc
 	}
 	var out []Process

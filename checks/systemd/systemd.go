@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/plumbline/plumbline/checks"
@@ -51,10 +52,14 @@ func (s State) String() string {
 	}
 }
 
-// Unit returns the state of unit ("auditd.service"; a name without a
-// suffix is taken as a service).
+// unitTypes are the suffixes systemd gives unit names.
+var unitTypes = []string{".service", ".socket", ".target", ".timer", ".path", ".mount", ".automount", ".swap", ".device", ".slice", ".scope"}
+
+// Unit returns the state of unit ("auditd.service"; a name without a unit
+// type suffix, such as "aegis" or "dbus-org.example.agent", is taken as a
+// service).
 func Unit(ctx context.Context, h checks.Host, unit string) (State, error) {
-	if !strings.Contains(unit, ".") {
+	if !slices.ContainsFunc(unitTypes, func(t string) bool { return strings.HasSuffix(unit, t) }) {
 		unit += ".service"
 	}
 	st := State{Unit: unit}
@@ -77,8 +82,9 @@ func Unit(ctx context.Context, h checks.Host, unit string) (State, error) {
 				st.Masked = true
 				return st, nil
 			}
-		} else if fi.Mode.IsRegular() && fi.Size == 0 && strings.HasPrefix(dir, "/etc") {
-			// An empty unit file in /etc also masks.
+		} else if fi.Mode.IsRegular() && fi.Size == 0 {
+			// An empty unit file masks too, in any unit directory
+			// (systemd.unit(5)).
 			st.Masked = true
 			return st, nil
 		}
@@ -95,25 +101,94 @@ func Unit(ctx context.Context, h checks.Host, unit string) (State, error) {
 // enabledBy finds a wants/requires link for the unit in any unit directory,
 // or a SysV start link for hosts not booted with systemd.
 func enabledBy(ctx context.Context, h checks.Host, unit string) (string, error) {
-	for _, dir := range UnitDirs {
-		for _, kind := range []string{"wants", "requires"} {
-			links, err := h.Glob(ctx, path.Join(dir, "*."+kind, unit))
-			if err != nil {
-				return "", fmt.Errorf("unit %s: %w", unit, err)
-			}
-			if len(links) > 0 {
-				return links[0], nil
-			}
-		}
+	l, err := readLinks(ctx, h)
+	if err != nil {
+		return "", fmt.Errorf("unit %s: %w", unit, err)
+	}
+	if p, ok := l.wants[unit]; ok {
+		return p, nil
 	}
 	if name, ok := strings.CutSuffix(unit, ".service"); ok {
-		links, err := h.Glob(ctx, "/etc/rc[2345].d/S[0-9][0-9]"+name)
-		if err != nil {
-			return "", fmt.Errorf("unit %s: %w", unit, err)
-		}
-		if len(links) > 0 {
-			return links[0], nil
+		if p, ok := l.sysv[name]; ok {
+			return p, nil
 		}
 	}
 	return "", nil
 }
+
+// links indexes the links that enable units. Globbing "*.wants/<unit>" per
+// unit lists every unit directory each time (hundreds of entries), so the
+// links are read once per scan instead.
+type links struct {
+	// wants maps a unit name to its first *.wants or *.requires link, in
+	// UnitDirs order, then by path.
+	wants map[string]string
+	// sysv maps a SysV service name to its first /etc/rc[2345].d/S??name link.
+	sysv map[string]string
+}
+
+func readLinks(ctx context.Context, h checks.Host) (*links, error) {
+	return checks.Memoized(h, "systemd.links", func() (*links, error) {
+		l := &links{wants: map[string]string{}, sysv: map[string]string{}}
+		// index records the entries of dirs under the names key gives them,
+		// keeping the first link seen for each name.
+		index := func(dirs []string, key func(name string) (string, bool), into map[string]string) error {
+			for _, dir := range dirs {
+				entries, err := h.ReadDir(ctx, dir)
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					continue // absent, not a directory, or unreadable: no links here
+				}
+				for _, e := range entries {
+					if k, ok := key(e.Name); ok {
+						if _, seen := into[k]; !seen {
+							into[k] = e.Path
+						}
+					}
+				}
+			}
+			return nil
+		}
+		every := func(name string) (string, bool) { return name, true }
+		for _, dir := range UnitDirs {
+			// One listing per unit directory, which holds hundreds of units.
+			entries, err := h.ReadDir(ctx, dir)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				continue
+			}
+			var wants, requires []string
+			for _, e := range entries {
+				switch {
+				case strings.HasPrefix(e.Name, "."):
+				case strings.HasSuffix(e.Name, ".wants"):
+					wants = append(wants, e.Path)
+				case strings.HasSuffix(e.Name, ".requires"):
+					requires = append(requires, e.Path)
+				}
+			}
+			if err := index(append(wants, requires...), every, l.wants); err != nil {
+				return nil, err
+			}
+		}
+		rcs := []string{"/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d"}
+		if err := index(rcs, sysvStart, l.sysv); err != nil {
+			return nil, err
+		}
+		return l, nil
+	})
+}
+
+// sysvStart returns the service a SysV start link ("S01aegis") starts.
+func sysvStart(link string) (string, bool) {
+	if len(link) < 4 || link[0] != 'S' || !isDigit(link[1]) || !isDigit(link[2]) {
+		return "", false
+	}
+	return link[3:], true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
