@@ -5,4 +5,5 @@ package families
 import (
 	_ "github.com/plumbline/plumbline/checks/families/diskcrypt" // encryption at rest with AES-256
 	_ "github.com/plumbline/plumbline/checks/families/dlp"       // DLP software present
+	_ "github.com/plumbline/plumbline/checks/families/password"  // password policy
 )
