@@ -120,24 +120,42 @@ type memoEntry struct {
 }
 
 // Memoized returns fn's result for key, computing it at most once per Memo.
-// Without a Memoizer host it simply calls fn.
+// Without a Memoizer host it simply calls fn. A result that failed because
+// the computing check's context ended is not kept: another check with time
+// left computes it afresh instead of inheriting someone else's timeout.
 func Memoized[T any](h Host, key string, fn func() (T, error)) (T, error) {
 	mz, ok := h.(Memoizer)
 	if !ok {
 		return fn()
 	}
 	m := mz.Memo()
-	m.mu.Lock()
-	if m.entries == nil {
-		m.entries = map[string]*memoEntry{}
+	for attempt := 0; ; attempt++ {
+		m.mu.Lock()
+		if m.entries == nil {
+			m.entries = map[string]*memoEntry{}
+		}
+		e, ok := m.entries[key]
+		if !ok {
+			e = &memoEntry{}
+			m.entries[key] = e
+		}
+		m.mu.Unlock()
+		e.once.Do(func() { e.val, e.err = fn() })
+		if isContextErr(e.err) {
+			m.mu.Lock()
+			if m.entries[key] == e {
+				delete(m.entries, key)
+			}
+			m.mu.Unlock()
+			if attempt < 2 {
+				continue
+			}
+		}
+		v, _ := e.val.(T)
+		return v, e.err
 	}
-	e, ok := m.entries[key]
-	if !ok {
-		e = &memoEntry{}
-		m.entries[key] = e
-	}
-	m.mu.Unlock()
-	e.once.Do(func() { e.val, e.err = fn() })
-	v, _ := e.val.(T)
-	return v, e.err
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -6,4 +6,5 @@ import (
 	_ "github.com/plumbline/plumbline/checks/families/diskcrypt" // encryption at rest with AES-256
 	_ "github.com/plumbline/plumbline/checks/families/dlp"       // DLP software present
 	_ "github.com/plumbline/plumbline/checks/families/password"  // password policy
+	_ "github.com/plumbline/plumbline/checks/families/sudolog"   // sudo activity logged and forwarded
 )

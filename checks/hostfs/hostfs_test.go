@@ -291,3 +291,18 @@ func TestMemoComputesOnce(t *testing.T) {
 		t.Errorf("fn called %d times, want 1", calls)
 	}
 }
+
+func TestMemoDoesNotKeepContextErrors(t *testing.T) {
+	t.Parallel()
+	r := newRoot(t, t.TempDir())
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := checks.Memoized(r, "pkgdb", func() (int, error) { return 0, cancelled.Err() })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("first caller: %v, want its own cancellation", err)
+	}
+	v, err := checks.Memoized(r, "pkgdb", func() (int, error) { return 7, nil })
+	if err != nil || v != 7 {
+		t.Errorf("second caller got %d, %v; want a fresh computation", v, err)
+	}
+}

@@ -78,7 +78,7 @@ func Unit(ctx context.Context, h checks.Host, unit string) (State, error) {
 			if err != nil {
 				return st, fmt.Errorf("unit %s: %w", unit, err)
 			}
-			if target == "/dev/null" {
+			if target == "/dev/null" || path.Clean(path.Join(dir, target)) == "/dev/null" {
 				st.Masked = true
 				return st, nil
 			}
