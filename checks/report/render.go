@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/plumbline/plumbline/checks"
@@ -83,24 +82,31 @@ func WriteTable(w io.Writer, r *Report) error {
 		}
 		return int(b.Severity) - int(a.Severity)
 	})
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tSEVERITY\tCHECK\tTITLE")
+	// Columns are sized from the rows alone; the indented detail lines
+	// under a row may be wider and must not stretch them.
+	idWidth := len("CHECK")
 	for _, res := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", res.Status, res.Severity, res.ID, res.Title)
+		idWidth = max(idWidth, len(res.ID))
+	}
+	const statusWidth, sevWidth = len("NOT_APPLICABLE"), len("critical")
+	detailIndent := strings.Repeat(" ", statusWidth+2+sevWidth+2+2)
+	row := func(status, sev, id, title string) {
+		fmt.Fprintf(w, "%-*s  %-*s  %-*s  %s\n", statusWidth, status, sevWidth, sev, idWidth, id, title)
+	}
+	row("STATUS", "SEVERITY", "CHECK", "TITLE")
+	for _, res := range results {
+		row(res.Status.String(), res.Severity.String(), res.ID, res.Title)
 		switch res.Status {
 		case checks.StatusFail:
-			fmt.Fprintf(tw, "\t\t  %s\t\n", res.Message)
+			fmt.Fprintf(w, "%s%s\n", detailIndent, res.Message)
 			for _, e := range res.Evidence {
 				if !e.OK {
-					fmt.Fprintf(tw, "\t\t  - %s\t\n", evidenceLine(e))
+					fmt.Fprintf(w, "%s- %s\n", detailIndent, evidenceLine(e))
 				}
 			}
 		case checks.StatusError, checks.StatusNotApplicable, checks.StatusSkipped:
-			fmt.Fprintf(tw, "\t\t  %s\t\n", firstLine([]byte(res.Message)))
+			fmt.Fprintf(w, "%s%s\n", detailIndent, firstLine([]byte(res.Message)))
 		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
 	}
 	s := r.Summary
 	_, err := fmt.Fprintf(w, "\n%d pass, %d fail, %d error, %d not applicable, %d skipped\n",

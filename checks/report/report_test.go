@@ -23,9 +23,9 @@ func sample() *Report {
 	}
 	return &Report{
 		Schema: Schema, ScanID: "abc", Sequence: 7,
-		Host:     Identity{ID: "0123456789abcdef0123456789abcdef", IDSource: "machine-id", Hostname: "web-1"},
-		Facts:    Facts{OS: "Debian GNU/Linux 12 (bookworm)", Platform: "debian:12"},
-		Baseline: BaselineRef{Name: "debian-12", Version: "1.0.0", SHA256: strings.Repeat("a", 64), Source: "builtin:debian-12.yaml"},
+		Host:      Identity{ID: "0123456789abcdef0123456789abcdef", IDSource: "machine-id", Hostname: "web-1"},
+		Facts:     Facts{OS: "Debian GNU/Linux 12 (bookworm)", Platform: "debian:12"},
+		Baseline:  BaselineRef{Name: "debian-12", Version: "1.0.0", SHA256: strings.Repeat("a", 64), Source: "builtin:debian-12.yaml"},
 		StartedAt: start, FinishedAt: start.Add(12 * time.Millisecond),
 		Summary: Summarize(results), Results: results, Agent: "test",
 	}
@@ -139,7 +139,9 @@ type refCheck struct{}
 func (refCheck) Meta() checks.Meta {
 	return checks.Meta{ID: "sudo.logfile", Rationale: "why", References: append(checks.CIS("debian:12", "5.2.3", "rhel:9", "5.2.3"), checks.Measure("sudo activity is logged"))}
 }
-func (refCheck) Run(context.Context, checks.Host, checks.Params) checks.Result { return checks.Result{} }
+func (refCheck) Run(context.Context, checks.Host, checks.Params) checks.Result {
+	return checks.Result{}
+}
 
 func TestOCSF(t *testing.T) {
 	t.Parallel()

@@ -188,6 +188,7 @@ func parseDefaults(rest string) ([]Default, error) {
 		var err error
 		binding, rest, err = parseBinding(rest[1:])
 		if err != nil {
+			//lint:ignore ST1005 "Defaults" is the sudoers keyword, spelled as users write it
 			return nil, fmt.Errorf("Defaults%s: %w", scope, err)
 		}
 	}
@@ -260,8 +261,10 @@ func parseParams(s string) ([]Default, error) {
 		skip()
 		if i == len(s) {
 			if len(out) == 0 {
+				//lint:ignore ST1005 "Defaults" is the sudoers keyword, spelled as users write it
 				return nil, errors.New("Defaults without parameters")
 			}
+			//lint:ignore ST1005 "Defaults" is the sudoers keyword, spelled as users write it
 			return nil, errors.New("Defaults: trailing comma")
 		}
 		neg := 0
@@ -272,6 +275,7 @@ func parseParams(s string) ([]Default, error) {
 		}
 		name := paramName.FindString(s[i:])
 		if name == "" {
+			//lint:ignore ST1005 "Defaults" is the sudoers keyword, spelled as users write it
 			return nil, fmt.Errorf("Defaults: want a parameter name, got %q", s[i:])
 		}
 		i += len(name)
@@ -291,11 +295,13 @@ func parseParams(s string) ([]Default, error) {
 		}
 		if op >= 0 {
 			if neg > 0 {
+				//lint:ignore ST1005 "Defaults" is the sudoers keyword, spelled as users write it
 				return nil, fmt.Errorf("Defaults: %s cannot be both negated and assigned", name)
 			}
 			skip()
 			v, n, err := parseValue(s[i:])
 			if err != nil {
+				//lint:ignore ST1005 "Defaults" is the sudoers keyword, spelled as users write it
 				return nil, fmt.Errorf("Defaults: %s: %w", name, err)
 			}
 			d.Op, d.Value = op, v
@@ -307,6 +313,7 @@ func parseParams(s string) ([]Default, error) {
 			return out, nil
 		}
 		if s[i] != ',' {
+			//lint:ignore ST1005 "Defaults" is the sudoers keyword, spelled as users write it
 			return nil, fmt.Errorf("Defaults: unexpected %q after %s", s[i:], name)
 		}
 		i++

@@ -1,0 +1,35 @@
+package baseline_test
+
+import (
+	"testing"
+
+	"github.com/plumbline/plumbline/checks"
+	"github.com/plumbline/plumbline/checks/baseline"
+	_ "github.com/plumbline/plumbline/checks/families"
+)
+
+// Every built-in baseline must load against the real registry and select
+// every built-in check: a check nobody runs is a control nobody verifies.
+func TestBuiltinBaselinesLoad(t *testing.T) {
+	t.Parallel()
+	names := baseline.BuiltinNames()
+	for _, want := range []string{"debian-12", "ubuntu-22.04", "ubuntu-24.04", "rhel-9", "alinux-3", "linux"} {
+		b, err := baseline.Builtin(want)
+		if err != nil {
+			t.Errorf("built-in %s: %v (have %v)", want, err, names)
+			continue
+		}
+		if b.Name != want || b.Source != "builtin:"+want+".yaml" {
+			t.Errorf("built-in %s: name %q source %q", want, b.Name, b.Source)
+		}
+		selected := map[string]bool{}
+		for _, e := range b.Entries {
+			selected[e.Check.Meta().ID] = true
+		}
+		for _, c := range checks.All() {
+			if !selected[c.Meta().ID] {
+				t.Errorf("built-in %s does not select %s", want, c.Meta().ID)
+			}
+		}
+	}
+}
