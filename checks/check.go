@@ -220,3 +220,13 @@ func Judge(passMsg, failMsg string, ev ...Evidence) Result {
 	}
 	return Pass(passMsg, ev...)
 }
+
+// SyntaxError is a problem at a line of a file a check reads; parsers return
+// it so that every message names the file and line.
+type SyntaxError struct {
+	Path string
+	Line int
+	Msg  string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg) }

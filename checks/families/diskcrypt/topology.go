@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"strings"
 
 	"github.com/plumbline/plumbline/checks"
 	"github.com/plumbline/plumbline/checks/parse/blockdev"
-	"github.com/plumbline/plumbline/checks/parse/crypttab"
 	"github.com/plumbline/plumbline/checks/parse/fstab"
 )
 
@@ -245,13 +245,9 @@ func (t *tally) result(passMsg, failPrefix string) checks.Result {
 // parse, with the file and line as evidence.
 func parseErrorResult(what string, err error) checks.Result {
 	r := checks.Errorf("%s: %v", what, err)
-	var fe *fstab.ParseError
-	var ce *crypttab.ParseError
-	switch {
-	case errors.As(err, &fe):
-		r.Evidence = []checks.Evidence{{Key: fe.Path, Expected: "valid fstab syntax", Actual: fe.Msg, Path: fe.Path, Line: fe.Line}}
-	case errors.As(err, &ce):
-		r.Evidence = []checks.Evidence{{Key: ce.Path, Expected: "valid crypttab syntax", Actual: ce.Msg, Path: ce.Path, Line: ce.Line}}
+	var se *checks.SyntaxError
+	if errors.As(err, &se) {
+		r.Evidence = []checks.Evidence{{Key: se.Path, Expected: "valid " + path.Base(se.Path) + " syntax", Actual: se.Msg, Path: se.Path, Line: se.Line}}
 	}
 	return r
 }

@@ -72,15 +72,6 @@ func (e Entry) RandomKey() bool {
 	return false
 }
 
-// ParseError is a syntax error at a line of a file.
-type ParseError struct {
-	Path string
-	Line int
-	Msg  string
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg) }
-
 // Read reads and parses the file at path on h once per scan.
 func Read(ctx context.Context, h checks.Host, path string) ([]Entry, error) {
 	return checks.Memoized(h, "crypttab.Read "+path, func() ([]Entry, error) {
@@ -119,21 +110,21 @@ func Parse(path string, data []byte) ([]Entry, error) {
 		}
 		fields := strings.Fields(line)
 		if len(fields) < 2 {
-			return nil, &ParseError{path, n, fmt.Sprintf("want name and device, got %d field(s)", len(fields))}
+			return nil, &checks.SyntaxError{Path: path, Line: n, Msg: fmt.Sprintf("want name and device, got %d field(s)", len(fields))}
 		}
 		if len(fields) > 4 {
-			return nil, &ParseError{path, n, fmt.Sprintf("want at most 4 fields (name device keyfile options), got %d", len(fields))}
+			return nil, &checks.SyntaxError{Path: path, Line: n, Msg: fmt.Sprintf("want at most 4 fields (name device keyfile options), got %d", len(fields))}
 		}
 		for j, f := range fields {
 			v, err := fstab.Unescape(f)
 			if err != nil {
-				return nil, &ParseError{path, n, fmt.Sprintf("field %d: %v", j+1, err)}
+				return nil, &checks.SyntaxError{Path: path, Line: n, Msg: fmt.Sprintf("field %d: %v", j+1, err)}
 			}
 			fields[j] = v
 		}
 		e := Entry{Name: fields[0], Device: fields[1], Line: n}
 		if strings.Contains(e.Name, "/") {
-			return nil, &ParseError{path, n, fmt.Sprintf("volume name %q contains '/'", e.Name)}
+			return nil, &checks.SyntaxError{Path: path, Line: n, Msg: fmt.Sprintf("volume name %q contains '/'", e.Name)}
 		}
 		if len(fields) > 2 && fields[2] != "-" && fields[2] != "none" {
 			e.KeyFile = fields[2]
@@ -141,7 +132,7 @@ func Parse(path string, data []byte) ([]Entry, error) {
 		if len(fields) > 3 {
 			opts, err := parseOptions(fields[3])
 			if err != nil {
-				return nil, &ParseError{path, n, err.Error()}
+				return nil, &checks.SyntaxError{Path: path, Line: n, Msg: err.Error()}
 			}
 			e.Options = opts
 		}

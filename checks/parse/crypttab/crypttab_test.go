@@ -2,6 +2,7 @@ package crypttab
 
 import (
 	"errors"
+	"github.com/plumbline/plumbline/checks"
 	"os"
 	"reflect"
 	"testing"
@@ -60,9 +61,9 @@ func TestParseErrors(t *testing.T) {
 			if err == nil || err.Error() != tt.want {
 				t.Fatalf("Parse error %v, want %q", err, tt.want)
 			}
-			var pe *ParseError
+			var pe *checks.SyntaxError
 			if !errors.As(err, &pe) || pe.Line == 0 {
-				t.Errorf("error %v is not a *ParseError with a line", err)
+				t.Errorf("error %v is not a *checks.SyntaxError with a line", err)
 			}
 		})
 	}

@@ -50,15 +50,6 @@ func (e Entry) Option(name string) (string, bool) {
 	return val, found
 }
 
-// ParseError is a syntax error at a line of a file.
-type ParseError struct {
-	Path string
-	Line int
-	Msg  string
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg) }
-
 // Read reads and parses the file at path on h once per scan; the same
 // parser serves /etc/fstab and /proc/mounts.
 func Read(ctx context.Context, h checks.Host, path string) ([]Entry, error) {
@@ -84,16 +75,16 @@ func Parse(path string, data []byte) ([]Entry, error) {
 		}
 		fields := strings.Fields(line)
 		if len(fields) < 3 {
-			return nil, &ParseError{path, n, fmt.Sprintf("want at least spec, mount point and type, got %d field(s)", len(fields))}
+			return nil, &checks.SyntaxError{Path: path, Line: n, Msg: fmt.Sprintf("want at least spec, mount point and type, got %d field(s)", len(fields))}
 		}
 		if len(fields) > 6 {
-			return nil, &ParseError{path, n, fmt.Sprintf("want at most 6 fields, got %d", len(fields))}
+			return nil, &checks.SyntaxError{Path: path, Line: n, Msg: fmt.Sprintf("want at most 6 fields, got %d", len(fields))}
 		}
 		e := Entry{Line: n, Options: []string{"defaults"}}
 		for j, f := range fields {
 			v, err := Unescape(f)
 			if err != nil {
-				return nil, &ParseError{path, n, fmt.Sprintf("field %d: %v", j+1, err)}
+				return nil, &checks.SyntaxError{Path: path, Line: n, Msg: fmt.Sprintf("field %d: %v", j+1, err)}
 			}
 			fields[j] = v
 		}
@@ -107,7 +98,7 @@ func Parse(path string, data []byte) ([]Entry, error) {
 			}
 			v, err := strconv.Atoi(fields[4+j])
 			if err != nil || v < 0 {
-				return nil, &ParseError{path, n, fmt.Sprintf("field %d: want a number, got %q", 5+j, fields[4+j])}
+				return nil, &checks.SyntaxError{Path: path, Line: n, Msg: fmt.Sprintf("field %d: want a number, got %q", 5+j, fields[4+j])}
 			}
 			*dst = v
 		}

@@ -3,6 +3,7 @@ package fstab
 import (
 	"context"
 	"errors"
+	"github.com/plumbline/plumbline/checks"
 	"os"
 	"reflect"
 	"testing"
@@ -68,9 +69,9 @@ func TestParseErrors(t *testing.T) {
 			if err == nil || err.Error() != tt.want {
 				t.Fatalf("Parse error %v, want %q", err, tt.want)
 			}
-			var pe *ParseError
+			var pe *checks.SyntaxError
 			if !errors.As(err, &pe) || pe.Path != "/etc/fstab" || pe.Line == 0 {
-				t.Errorf("error %v is not a *ParseError with path and line", err)
+				t.Errorf("error %v is not a *checks.SyntaxError with path and line", err)
 			}
 		})
 	}
