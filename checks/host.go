@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"sync"
 	"time"
@@ -140,7 +141,16 @@ func Memoized[T any](h Host, key string, fn func() (T, error)) (T, error) {
 			m.entries[key] = e
 		}
 		m.mu.Unlock()
-		e.once.Do(func() { e.val, e.err = fn() })
+		e.once.Do(func() {
+			// A panic would leave the entry "done" with no value and no
+			// error; every later caller would then see an empty result.
+			defer func() {
+				if p := recover(); p != nil {
+					e.err = fmt.Errorf("reading %s failed: panic: %v", key, p)
+				}
+			}()
+			e.val, e.err = fn()
+		})
 		if isContextErr(e.err) {
 			m.mu.Lock()
 			if m.entries[key] == e {
@@ -151,7 +161,10 @@ func Memoized[T any](h Host, key string, fn func() (T, error)) (T, error) {
 				continue
 			}
 		}
-		v, _ := e.val.(T)
+		v, ok := e.val.(T)
+		if !ok && e.err == nil {
+			return v, fmt.Errorf("memo key %s holds %T, not the type asked for", key, e.val)
+		}
 		return v, e.err
 	}
 }

@@ -132,10 +132,12 @@ func (r *Root) resolve(p string, follow bool) (string, error) {
 		return "", &fs.PathError{Op: "resolve", Path: p, Err: errors.New("path must be absolute")}
 	}
 	if r.direct {
-		return path.Clean(p), nil
+		return p, nil
 	}
+	// ".." is applied to the resolved path as the walk goes, never to the
+	// text: with /l -> /x/y, "/l/../f" is /x/f, as the kernel has it.
 	cur := "/"
-	rest := path.Clean(p)[1:]
+	rest := strings.TrimLeft(p, "/")
 	links := 0
 	for rest != "" {
 		var comp string
@@ -162,6 +164,9 @@ func (r *Root) resolve(p string, follow bool) (string, error) {
 			return "", &fs.PathError{Op: "resolve", Path: p, Err: unwrapPathErr(err)}
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
+			if rest != "" && !fi.IsDir() {
+				return "", &fs.PathError{Op: "resolve", Path: p, Err: syscall.ENOTDIR}
+			}
 			cur = next
 			continue
 		}
@@ -216,11 +221,19 @@ func (r *Root) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(real)
+	// O_NONBLOCK so that a FIFO planted where a config file belongs cannot
+	// block the scan; only regular files are read, except in /proc and
+	// /sys where everything is a special file of size 0.
+	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, wrap("open", p, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, wrap("stat", p, err)
+	} else if !fi.Mode().IsRegular() && !isKernelPath(p) {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("not a regular file (%s)", fi.Mode().Type())}
+	}
 	// /proc and /sys files report size 0, so read to EOF with a bound
 	// rather than trusting Stat.
 	data, err := io.ReadAll(io.LimitReader(f, checks.MaxFileSize+1))
@@ -231,6 +244,11 @@ func (r *Root) ReadFile(ctx context.Context, p string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: checks.ErrTooLarge}
 	}
 	return data, nil
+}
+
+func isKernelPath(p string) bool {
+	p = path.Clean(p)
+	return p == "/proc" || p == "/sys" || strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/sys/")
 }
 
 // Stat implements checks.Host.
@@ -336,17 +354,22 @@ func (r *Root) Glob(ctx context.Context, pattern string) ([]string, error) {
 		for _, dir := range matches {
 			if !hasMeta(comp) {
 				cand := path.Join(dir, comp)
-				if _, err := r.Lstat(ctx, cand); err == nil {
+				_, err := r.Lstat(ctx, cand)
+				if err == nil {
 					next = append(next, cand)
+				} else if !noMatch(err) {
+					return nil, fmt.Errorf("glob %s: %w", pattern, err)
 				}
 				continue
 			}
 			entries, err := r.ReadDir(ctx, dir)
 			if err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
+				if noMatch(err) {
+					continue
 				}
-				continue // not a directory, or unreadable: no matches below it
+				// Unreadable or looping: "no files" would be a lie that
+				// turns into a wrong PASS.
+				return nil, fmt.Errorf("glob %s: %w", pattern, err)
 			}
 			for _, e := range entries {
 				if strings.HasPrefix(e.Name, ".") && !strings.HasPrefix(comp, ".") {
@@ -366,6 +389,12 @@ func (r *Root) Glob(ctx context.Context, pattern string) ([]string, error) {
 	return matches, nil
 }
 
+// noMatch reports errors that mean "nothing here" for a glob: the path does
+// not exist, or is not a directory.
+func noMatch(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
 func hasMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
 
 // maxExecOutput bounds what an allow-listed command may return.
@@ -378,6 +407,7 @@ func (r *Root) Exec(ctx context.Context, name string, args ...string) (checks.Ex
 	if !ok {
 		return checks.ExecResult{}, fmt.Errorf("exec %s: %w", name, checks.ErrNotAllowed)
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, r.execTimeout)
 	defer cancel()
 	args = slices.Clone(args)
@@ -397,8 +427,16 @@ func (r *Root) Exec(ctx context.Context, name string, args ...string) (checks.Ex
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	res := checks.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if parent.Err() != nil {
+		// The caller's deadline or cancellation: say so in a way errors.Is
+		// recognises, so that nothing caches it as the command's answer.
+		return res, fmt.Errorf("exec %s: %w", name, parent.Err())
+	}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("exec %s: deadline of %s exceeded", name, r.execTimeout)
+	}
+	if stdout.truncated {
+		return res, fmt.Errorf("exec %s: output above %d bytes: %w", name, maxExecOutput, checks.ErrTooLarge)
 	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
@@ -411,17 +449,24 @@ func (r *Root) Exec(ctx context.Context, name string, args ...string) (checks.Ex
 	return res, nil
 }
 
+// boundedBuffer keeps the first limit bytes. It must not embed
+// bytes.Buffer: io.Copy would use the embedded ReadFrom and bypass the bound.
 type boundedBuffer struct {
-	bytes.Buffer
-	limit int
+	buf       bytes.Buffer
+	limit     int
+	truncated bool
 }
 
 func (b *boundedBuffer) Write(p []byte) (int, error) {
-	if room := b.limit - b.Len(); room < len(p) {
+	if room := b.limit - b.buf.Len(); room < len(p) {
+		b.truncated = true
 		if room > 0 {
-			b.Buffer.Write(p[:room])
+			b.buf.Write(p[:room])
 		}
 		return len(p), nil
 	}
-	return b.Buffer.Write(p)
+	return b.buf.Write(p)
 }
+
+// Bytes returns what was kept.
+func (b *boundedBuffer) Bytes() []byte { return b.buf.Bytes() }

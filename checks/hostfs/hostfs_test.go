@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/plumbline/plumbline/checks"
 )
@@ -304,5 +306,95 @@ func TestMemoDoesNotKeepContextErrors(t *testing.T) {
 	v, err := checks.Memoized(r, "pkgdb", func() (int, error) { return 7, nil })
 	if err != nil || v != 7 {
 		t.Errorf("second caller got %d, %v; want a fresh computation", v, err)
+	}
+}
+
+func TestDotDotAfterSymlinkFollowsTheLink(t *testing.T) {
+	t.Parallel()
+	root := tree(t, map[string]string{"x/f": "under x", "f": "at root", "file": "plain"}, map[string]string{"l": "/x/y"})
+	if err := os.MkdirAll(filepath.Join(root, "x/y"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := newRoot(t, root)
+	got, err := r.ReadFile(context.Background(), "/l/../f")
+	if err != nil || string(got) != "under x" {
+		t.Errorf("ReadFile(/l/../f) = %q, %v; want the kernel's answer, /x/f", got, err)
+	}
+	if _, err := r.ReadFile(context.Background(), "/file/../f"); !errors.Is(err, syscall.ENOTDIR) {
+		t.Errorf("ReadFile(/file/../f) error = %v, want ENOTDIR", err)
+	}
+}
+
+func TestReadFileRefusesFIFO(t *testing.T) {
+	t.Parallel()
+	root := tree(t, map[string]string{"etc/hostname": "x"}, nil)
+	if err := syscall.Mkfifo(filepath.Join(root, "etc/sudoers"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := newRoot(t, root).ReadFile(context.Background(), "/etc/sudoers")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("ReadFile(fifo) error = %v, want \"not a regular file\"", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadFile blocked on a FIFO")
+	}
+}
+
+func TestGlobReportsUnreadableDirectories(t *testing.T) {
+	t.Parallel()
+	root := tree(t, nil, map[string]string{"etc/loop": "loop"})
+	r := newRoot(t, root)
+	if _, err := r.Glob(context.Background(), "/etc/loop/*"); !errors.Is(err, checks.ErrLoop) {
+		t.Errorf("Glob through a symlink loop: error %v, want ErrLoop, not an empty match", err)
+	}
+	if got, err := r.Glob(context.Background(), "/etc/missing/*"); err != nil || got != nil {
+		t.Errorf("Glob under a missing dir = %v, %v; want no matches and no error", got, err)
+	}
+}
+
+func TestMemoPanicIsAnError(t *testing.T) {
+	t.Parallel()
+	r := newRoot(t, t.TempDir())
+	func() {
+		defer func() { _ = recover() }()
+		_, _ = checks.Memoized(r, "pkgdb", func() ([]string, error) { panic("corrupt database") })
+	}()
+	v, err := checks.Memoized(r, "pkgdb", func() ([]string, error) { return []string{"must not be called"}, nil })
+	if err == nil || !strings.Contains(err.Error(), "corrupt database") || v != nil {
+		t.Errorf("after a panic: %v, %v; want the panic as an error for every caller", v, err)
+	}
+	if _, err := checks.Memoized(r, "pkgdb", func() (int, error) { return 0, nil }); err == nil {
+		t.Error("same key, other type: want an error, not a zero value")
+	}
+}
+
+func TestExecOutputTooLarge(t *testing.T) {
+	t.Parallel()
+	r, err := New(Options{Root: t.TempDir(), Commands: map[string]string{"head": "/usr/bin/head"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Exec(context.Background(), "head", "-c", "2000000", "/dev/zero")
+	if !errors.Is(err, checks.ErrTooLarge) {
+		t.Errorf("Exec with 2 MB of output: error %v, want ErrTooLarge", err)
+	}
+}
+
+func TestExecReportsCallerDeadline(t *testing.T) {
+	t.Parallel()
+	r, err := New(Options{Root: t.TempDir(), Commands: map[string]string{"sleep": "/bin/sleep"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := r.Exec(ctx, "sleep", "5"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Exec past the caller's deadline: error %v, want context.DeadlineExceeded", err)
 	}
 }
