@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -59,8 +60,14 @@ func (p ParamSpec) Coerce(v any) (any, error) {
 		case int64:
 			n = int(x)
 		case uint64:
+			if x > math.MaxInt {
+				return nil, fmt.Errorf("%d is too large", x)
+			}
 			n = int(x)
 		case float64:
+			if x > math.MaxInt || x < math.MinInt {
+				return nil, fmt.Errorf("%v is too large", x)
+			}
 			if x != float64(int(x)) {
 				return nil, fmt.Errorf("want an integer, got %v", x)
 			}

@@ -29,11 +29,11 @@ func Identity(ctx context.Context, h checks.Host, override string) (report.Ident
 	}
 	data, err := h.ReadFile(ctx, "/etc/machine-id")
 	if err != nil {
-		return id, fmt.Errorf("host identity: %w (set a host id in the agent config)", err)
+		return id, fmt.Errorf("host identity: %w (give one with --host-id)", err)
 	}
 	mid := strings.TrimSpace(string(data))
 	if len(mid) != 32 || strings.Trim(mid, "0123456789abcdef") != "" {
-		return id, fmt.Errorf("host identity: /etc/machine-id holds %q, not a 32-digit hex id (set a host id in the agent config)", mid)
+		return id, fmt.Errorf("host identity: /etc/machine-id holds %q, not a 32-digit hex id (give one with --host-id)", mid)
 	}
 	id.ID, id.IDSource = mid, "machine-id"
 	return id, nil
@@ -58,7 +58,7 @@ func Collect(ctx context.Context, h checks.Host) (report.Facts, error) {
 	var f report.Facts
 	info, err := osrelease.Read(ctx, h)
 	if err == nil {
-		f.OS, f.Platform = info.PrettyName, info.Platform()
+		f.OS, f.Platform, f.IDLike = info.PrettyName, info.Platform(), info.IDLike
 		if f.OS == "" {
 			f.OS = info.ID + " " + info.VersionID
 		}

@@ -45,6 +45,9 @@ type Notes []string
 
 // Run performs one scan.
 func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("scan interrupted: %w", err)
+	}
 	started := time.Now()
 	h, err := hostfs.New(hostfs.Options{Root: opts.Root, Proc: opts.Proc, Sys: opts.Sys})
 	if err != nil {
@@ -81,6 +84,11 @@ func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
 	}()
 	results := engine.Run(ctx, h, entries, engine.Options{CheckTimeout: opts.CheckTimeout})
 	fr := <-fc
+	if err := ctx.Err(); err != nil {
+		// An interrupted scan is not a report: its "cancelled" ERRORs
+		// would read as findings.
+		return nil, nil, fmt.Errorf("scan interrupted: %w", err)
+	}
 	if fr.err != nil {
 		notes = append(notes, fmt.Sprintf("facts: %v", fr.err))
 	}

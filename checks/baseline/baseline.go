@@ -30,7 +30,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -119,7 +121,14 @@ func Parse(file string, data []byte, lookup Lookup) (*Baseline, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Errors{{File: file, Msg: "file is empty: want a mapping with schema, name, version and checks"}}
+		}
 		return nil, Errors{{File: file, Line: yamlErrLine(err), Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, Errors{{File: file, Line: extra.Line, Msg: "more than one YAML document (\"---\"): a baseline is one document"}}
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, Errors{{File: file, Line: 1, Msg: "want a mapping with schema, name, version and checks"}}
@@ -201,6 +210,11 @@ func (p *parser) entries(n *yaml.Node, lookup Lookup) []Entry {
 		p.errf(n, "checks: want a list of entries such as \"- id: sudo.use_pty\"")
 		return nil
 	}
+	if len(n.Content) == 0 {
+		// An empty baseline would scan nothing and report all green.
+		p.errf(n, "checks: the list is empty; a baseline must select at least one check")
+		return nil
+	}
 	var out []Entry
 	firstLine := map[string]int{}
 	for _, item := range n.Content {
@@ -231,8 +245,14 @@ func (p *parser) entry(n *yaml.Node, lookup Lookup) (Entry, bool) {
 	}
 	var id string
 	var idNode, paramsNode, sevNode *yaml.Node
+	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			p.errf(k, "key %q given twice in one check entry", k.Value)
+			continue
+		}
+		seen[k.Value] = true
 		switch k.Value {
 		case "id":
 			id, idNode = p.str(v, "id"), v
@@ -282,6 +302,10 @@ func (p *parser) finishEntry(e Entry, idNode *yaml.Node, id string, paramsNode, 
 		}
 		for i := 0; i+1 < len(paramsNode.Content); i += 2 {
 			k, v := paramsNode.Content[i], paramsNode.Content[i+1]
+			if _, dup := lines[k.Value]; dup {
+				p.errf(k, "params of %s: %s given twice", id, k.Value)
+				continue
+			}
 			var val any
 			if err := v.Decode(&val); err != nil {
 				p.errf(v, "params of %s: %s: %v", id, k.Value, err)
@@ -294,8 +318,8 @@ func (p *parser) finishEntry(e Entry, idNode *yaml.Node, id string, paramsNode, 
 	before := len(p.errs)
 	// Resolve each override alone first so each bad one is reported at
 	// its own line, then all together.
-	for name, val := range overrides {
-		if _, err := checks.Resolve(meta.Params, map[string]any{name: val}); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(overrides)) {
+		if _, err := checks.Resolve(meta.Params, map[string]any{name: overrides[name]}); err != nil {
 			p.errf(lines[name], "%s: %v", id, err)
 		}
 	}

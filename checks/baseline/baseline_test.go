@@ -103,6 +103,12 @@ func TestParseErrors(t *testing.T) {
 		{"check validator", head + "checks:\n  - id: dlp.agent_present\n    params:\n      products: {a: 1}\n", []string{"test.yaml:7:", "products: want a list"}},
 		{"checks not a list", head + "checks: {a: 1}\n", []string{"test.yaml:4:", "want a list of entries"}},
 		{"entry without id", head + "checks:\n  - params: {}\n", []string{"test.yaml:5:", "without id"}},
+		{"empty file", "# nothing here\n", []string{"test.yaml: file is empty"}},
+		{"empty checks", head + "checks: []\n", []string{"test.yaml:4:", "list is empty"}},
+		{"two documents", head + "checks:\n  - sudo.use_pty\n---\nname: other\n", []string{"more than one YAML document"}},
+		{"duplicate entry key", head + "checks:\n  - id: password.pass_max_days\n    params: {max_days: 1}\n    params: {}\n", []string{"test.yaml:7:", `key "params" given twice`}},
+		{"duplicate param", head + "checks:\n  - id: password.pass_max_days\n    params:\n      max_days: 1\n      max_days: 400\n", []string{"test.yaml:8:", "max_days given twice"}},
+		{"huge integer", head + "checks:\n  - id: password.pass_max_days\n    params:\n      max_days: 18446744073709551615\n", []string{"test.yaml:7:", "too large"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

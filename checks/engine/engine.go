@@ -121,7 +121,9 @@ func runOne(ctx context.Context, h checks.Host, e baseline.Entry, base checks.Re
 	}()
 	select {
 	case r := <-done:
-		if ctx.Err() != nil && r.Status != checks.StatusError {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			r = checks.Errorf("scan cancelled before the check finished")
+		} else if ctx.Err() != nil && r.Status != checks.StatusError {
 			// Finished, but possibly on partial reads after the deadline.
 			r = checks.Errorf("timeout after %s", timeout)
 		}

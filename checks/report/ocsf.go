@@ -3,6 +3,8 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/plumbline/plumbline/checks"
 )
@@ -136,7 +138,7 @@ func OCSF(r *Report, lookup MetaLookup) []OCSFFinding {
 				m := c.Meta()
 				f.FindingInfo.Desc = m.Rationale
 				for _, ref := range m.References {
-					if ref.Platform != "" && ref.Platform != r.Facts.Platform {
+					if ref.Platform != "" && !platformMatches(ref.Platform, r.Facts) {
 						continue
 					}
 					f.Compliance.Standards = appendUnique(f.Compliance.Standards, ref.Framework)
@@ -150,6 +152,17 @@ func OCSF(r *Report, lookup MetaLookup) []OCSFFinding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// platformMatches reports whether a reference for "id:major" ("rhel:9")
+// applies to the host: same id or listed in ID_LIKE, and same major version.
+func platformMatches(ref string, f Facts) bool {
+	refID, refVer, _ := strings.Cut(ref, ":")
+	hostID, hostVer, _ := strings.Cut(f.Platform, ":")
+	if hostVer != refVer && !strings.HasPrefix(hostVer, refVer+".") {
+		return false
+	}
+	return hostID == refID || slices.Contains(f.IDLike, refID)
 }
 
 func appendUnique(s []string, v string) []string {

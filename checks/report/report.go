@@ -56,14 +56,17 @@ type Identity struct {
 
 // Facts describe the host at scan time.
 type Facts struct {
-	OS             string `json:"os"`
-	Platform       string `json:"platform"`
-	Kernel         string `json:"kernel,omitempty"`
-	Arch           string `json:"arch,omitempty"`
-	Virtualization string `json:"virtualization,omitempty"`
-	CPUs           int    `json:"cpus,omitempty"`
-	MemoryBytes    uint64 `json:"memory_bytes,omitempty"`
-	UptimeSeconds  uint64 `json:"uptime_seconds,omitempty"`
+	OS string `json:"os"`
+	// Platform is os-release "ID:VERSION_ID" ("rocky:9.4"); IDLike is
+	// ID_LIKE, so that references for "rhel:9" apply to Rocky 9.4.
+	Platform       string   `json:"platform"`
+	IDLike         []string `json:"id_like,omitempty"`
+	Kernel         string   `json:"kernel,omitempty"`
+	Arch           string   `json:"arch,omitempty"`
+	Virtualization string   `json:"virtualization,omitempty"`
+	CPUs           int      `json:"cpus,omitempty"`
+	MemoryBytes    uint64   `json:"memory_bytes,omitempty"`
+	UptimeSeconds  uint64   `json:"uptime_seconds,omitempty"`
 }
 
 // BaselineRef pins the exact baseline that judged the host.

@@ -161,6 +161,12 @@ func TestOCSF(t *testing.T) {
 	if strings.Join(f.Compliance.Standards, "|") != "CIS Debian Linux 12 Benchmark v1.1.0|security-measure" {
 		t.Errorf("standards = %v", f.Compliance.Standards)
 	}
+	// A Rocky 9.4 host gets the RHEL 9 references through ID_LIKE.
+	rocky := sample()
+	rocky.Facts = Facts{OS: "Rocky Linux 9.4", Platform: "rocky:9.4", IDLike: []string{"rhel", "centos", "fedora"}}
+	if got := OCSF(rocky, lookup)[1].Compliance.Requirements; strings.Join(got, "|") != "5.2.3|sudo activity is logged" {
+		t.Errorf("rocky 9.4 requirements = %v, want the rhel:9 control", got)
+	}
 	if findings[2].Compliance.StatusID != 0 || findings[3].Compliance.StatusID != 99 {
 		t.Errorf("ERROR must map to Unknown (0) and NOT_APPLICABLE to Other (99): %d, %d",
 			findings[2].Compliance.StatusID, findings[3].Compliance.StatusID)
