@@ -14,9 +14,14 @@ import (
 )
 
 func cmdChecks(args []string, stdout, stderr io.Writer) error {
+	const checksUsage = "Usage: plumbline-agent checks list [--json] | describe ID [--json]\n"
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "Usage: plumbline-agent checks list [--json] | describe ID [--json]\n")
+		fmt.Fprint(stderr, checksUsage)
 		return errUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, checksUsage)
+		return nil
 	}
 	fs := flag.NewFlagSet("checks "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -26,7 +31,10 @@ func cmdChecks(args []string, stdout, stderr io.Writer) error {
 	rest := args[1:]
 	for {
 		if err := fs.Parse(rest); err != nil {
-			return err
+			if err == flag.ErrHelp {
+				return err
+			}
+			return errUsage // the flag package has printed the problem
 		}
 		if fs.NArg() == 0 {
 			break

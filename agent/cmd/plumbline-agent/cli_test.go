@@ -27,6 +27,8 @@ func TestCLIErrors(t *testing.T) {
 		{"no os-release to pick a baseline", []string{"scan", "--root", emptyRoot}, 1, []string{"os-release", "--baseline"}},
 		{"stray argument", []string{"scan", "--root", emptyRoot, "extra"}, 1, []string{"no arguments"}},
 		{"describe unknown", []string{"checks", "describe", "nope.nope"}, 1, []string{`unknown check "nope.nope"`}},
+		{"checks bad flag", []string{"checks", "list", "-x"}, 1, []string{"flag provided but not defined: -x"}},
+		{"checks help", []string{"checks", "-h"}, 0, []string{"Usage: plumbline-agent checks"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,6 +36,9 @@ func TestCLIErrors(t *testing.T) {
 			_, stderr, code := runAgent(t, tt.args...)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
+			}
+			if strings.Count(stderr, "flag provided but not defined") > 1 {
+				t.Errorf("flag error printed twice:\n%s", stderr)
 			}
 			for _, w := range tt.wantErr {
 				if !strings.Contains(stderr, w) {
