@@ -147,6 +147,9 @@ func normalize(t *testing.T, raw []byte) []byte {
 	if host, ok := doc["host"].(map[string]any); ok && host["root"] != nil {
 		host["root"] = "<root>"
 	}
+	if b, ok := doc["baseline"].(map[string]any); ok {
+		b["source"] = "<baseline file>" // a temp path
+	}
 	results, _ := doc["results"].([]any)
 	for _, r := range results {
 		m := r.(map[string]any)
