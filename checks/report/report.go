@@ -36,6 +36,12 @@ type Report struct {
 	Results    []checks.Result `json:"results"`
 	// Agent is the plumbline-agent version that produced the report.
 	Agent string `json:"agent_version"`
+	// ScanIntervalSeconds is the daemon's scan interval (absent for a
+	// one-off scan); the server flags the host stale when no report comes
+	// within twice this plus a grace period.
+	ScanIntervalSeconds int64 `json:"scan_interval_seconds,omitempty"`
+	// Group is the agent's configured group, if any.
+	Group string `json:"group,omitempty"`
 }
 
 // Identity says which host a report is about.
@@ -138,6 +144,8 @@ func (r *Report) Validate() error {
 		return fmt.Errorf("report schema %q not supported (want %q)", r.Schema, Schema)
 	case r.Host.ID == "":
 		return errors.New("report: host.id is empty")
+	case ValidHostID(r.Host.ID) != nil:
+		return fmt.Errorf("report: host.id: %w", ValidHostID(r.Host.ID))
 	case r.ScanID == "":
 		return errors.New("report: scan_id is empty")
 	case r.Baseline.Name == "" || r.Baseline.SHA256 == "":
