@@ -34,6 +34,12 @@ type Options struct {
 	Only []string
 	// HostID overrides the host identity.
 	HostID string
+	// Identity, when set, is used as is (the daemon resolves it once, from
+	// config, the ECS metadata service or machine-id).
+	Identity *report.Identity
+	// Group and Interval are stamped into the report by the daemon.
+	Group    string
+	Interval time.Duration
 	// Sequence numbers the report for this host (the daemon increments it).
 	Sequence     uint64
 	CheckTimeout time.Duration
@@ -65,8 +71,10 @@ func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := facts.Identity(ctx, h, opts.HostID)
-	if err != nil {
+	var id report.Identity
+	if opts.Identity != nil {
+		id = *opts.Identity
+	} else if id, err = facts.Identity(ctx, h, opts.HostID); err != nil {
 		return nil, nil, err
 	}
 	if h.RootDir() != "/" {
@@ -105,6 +113,10 @@ func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
 		Summary:    report.Summarize(results),
 		Results:    results,
 		Agent:      Version,
+		Group:      opts.Group,
+	}
+	if opts.Interval > 0 {
+		r.ScanIntervalSeconds = int64(opts.Interval / time.Second)
 	}
 	return r, notes, nil
 }

@@ -27,6 +27,11 @@ const (
 	FleetScanSubject = SubjectPrefix + ".fleet.cmd.scan"
 )
 
+// StreamName is the JetStream stream that holds reports until the server
+// has stored them. Agents publish with an expected-stream header so that a
+// report is never acknowledged by some other stream.
+const StreamName = "PLUMBLINE_REPORTS"
+
 // ReportSubject is where the agent of hostID publishes its reports.
 func ReportSubject(hostID string) string { return SubjectPrefix + ".report." + hostID }
 
@@ -87,6 +92,8 @@ type Heartbeat struct {
 	// SpoolDropped counts reports the agent dropped because its spool was
 	// full, since it started.
 	SpoolDropped uint64 `json:"spool_dropped"`
+	// LastScanError is why the last scan failed, empty when it succeeded.
+	LastScanError string `json:"last_scan_error,omitempty"`
 }
 
 // Validate reports the first problem in a heartbeat.

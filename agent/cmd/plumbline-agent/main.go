@@ -1,6 +1,8 @@
 // Command plumbline-agent scans a host against a CIS-referenced baseline.
 //
 //	plumbline-agent scan [--root DIR] [--baseline NAME|FILE] [--only IDS] [--format table|json|junit|ocsf] [-o FILE]
+//	plumbline-agent run [--config FILE]
+//	plumbline-agent config check|defaults [--config FILE]
 //	plumbline-agent checks list [--json]
 //	plumbline-agent checks describe ID [--json]
 //	plumbline-agent baselines list
@@ -42,6 +44,9 @@ const usage = `plumbline-agent scans this host (or a mounted image) against a CI
 
 Usage:
   plumbline-agent scan [flags]           run the baseline's checks and print the results
+  plumbline-agent run [--config FILE]    run the daemon: scheduled scans published over NATS
+  plumbline-agent config check           validate the configuration and print the effective settings
+  plumbline-agent config defaults        list every configuration key with its default
   plumbline-agent checks list            list every built-in check
   plumbline-agent checks describe ID     show what a check verifies and how to fix it
   plumbline-agent baselines list         list the built-in baselines
@@ -60,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "scan":
 		code, err = cmdScan(ctx, args[1:], stdout, stderr)
+	case "run":
+		err = cmdRun(ctx, args[1:], stderr)
+	case "config":
+		err = cmdConfig(ctx, args[1:], stdout, stderr)
 	case "checks":
 		err = cmdChecks(args[1:], stdout, stderr)
 	case "baselines":

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/plumbline/plumbline/agent/config"
+	"github.com/plumbline/plumbline/agent/daemon"
+	"github.com/plumbline/plumbline/agent/ecs"
+	"github.com/plumbline/plumbline/agent/identity"
+	"github.com/plumbline/plumbline/agent/scan"
+	"github.com/plumbline/plumbline/checks/hostfs"
+	"github.com/plumbline/plumbline/checks/report"
+	"github.com/plumbline/plumbline/checks/settings"
+)
+
+const runUsage = `Usage: plumbline-agent run [--config FILE]
+
+Runs the agent daemon: scans on a schedule and on request from the server,
+and publishes every report over NATS (spooling it on disk while NATS is
+unreachable). Configuration: /etc/plumbline/agent.yaml, or --config, or
+PLUMBLINE_CONFIG; PLUMBLINE_* variables override single keys. Stops
+cleanly on SIGTERM or Ctrl-C, finishing or abandoning the scan in flight.
+`
+
+// loadConfig reads the agent configuration named by --config (or
+// PLUMBLINE_CONFIG, or the default path).
+func loadConfig(flagPath string) (*config.Agent, string, error) {
+	env := os.Environ()
+	path, explicit := config.Path(flagPath, env)
+	cfg, err := config.Load(path, explicit, env)
+	return cfg, path, err
+}
+
+// prepared is what the daemon needs, resolved and validated before it
+// starts, so that a bad baseline or root stops the agent at once.
+type prepared struct {
+	cfg      *config.Agent
+	id       report.Identity
+	baseline string
+	note     string
+}
+
+func prepare(ctx context.Context, cfg *config.Agent, log *slog.Logger) (*prepared, error) {
+	h, err := hostfs.New(hostfs.Options{Root: cfg.Scan.Root})
+	if err != nil {
+		return nil, fmt.Errorf("scan.root: %w", err)
+	}
+	b, note, err := scan.ResolveBaseline(ctx, h, cfg.Scan.Baseline)
+	if err != nil {
+		return nil, fmt.Errorf("scan.baseline: %w", err)
+	}
+	var client *ecs.Client
+	if cfg.Identity.ECSMetadata {
+		client = &ecs.Client{BaseURL: cfg.Identity.ECSMetadataURL, Timeout: cfg.Identity.ECSMetadataTimeout}
+	}
+	id, err := identity.Resolve(ctx, identity.Options{Override: cfg.HostID, ECS: client, Host: h, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{cfg: cfg, id: id, baseline: b.Name, note: note}, nil
+}
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, runUsage) }
+	cfgPath := fs.String("config", "", "configuration file (default /etc/plumbline/agent.yaml)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "plumbline-agent run: unexpected argument %q\n\n%s", fs.Arg(0), runUsage)
+		return errUsage
+	}
+	cfg, _, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := slog.New(cfg.Log.Handler(stderr))
+	p, err := prepare(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if p.note != "" {
+		log.Info(p.note)
+	}
+	name := cfg.NATS.Name
+	if name == "" {
+		name = "plumbline-agent/" + p.id.ID
+	}
+	nopts := []nats.Option{nats.Name(name)}
+	if cfg.NATS.Credentials != "" {
+		nopts = append(nopts, nats.UserCredentials(cfg.NATS.Credentials))
+	}
+	id := p.id
+	d, err := daemon.New(daemon.Options{
+		HostID: id.ID, Group: cfg.Group, DataDir: cfg.DataDir,
+		NATSURL: cfg.NATS.URL, NATSOptions: nopts,
+		ReconnectWait: cfg.NATS.ReconnectWait, ReconnectJitter: cfg.NATS.ReconnectJitter,
+		PublishTimeout: cfg.NATS.PublishTimeout,
+		Interval:       cfg.Scan.Interval, Jitter: cfg.Scan.Jitter, ScanAtStart: cfg.Scan.AtStart,
+		HeartbeatInterval: cfg.Heartbeat.Interval,
+		SpoolMaxBytes:     int64(cfg.Spool.MaxBytes), SpoolMaxReports: cfg.Spool.MaxReports,
+		Version: agentVersion(), Logger: log,
+		Scan: func(ctx context.Context, seq uint64) (*report.Report, error) {
+			r, notes, err := scan.Run(ctx, scan.Options{
+				Root: cfg.Scan.Root, Baseline: cfg.Scan.Baseline, Identity: &id, Sequence: seq,
+				CheckTimeout: cfg.Scan.CheckTimeout, Group: cfg.Group, Interval: cfg.Scan.Interval,
+			})
+			for _, n := range notes {
+				log.Info("scan note", "note", n)
+			}
+			return r, err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("plumbline-agent running", "version", agentVersion(), "host_id", id.ID, "id_source", id.IDSource,
+		"baseline", p.baseline, "nats", cfg.NATS.URL, "interval", settings.FormatDuration(cfg.Scan.Interval),
+		"data_dir", cfg.DataDir)
+	return d.Run(ctx)
+}
+
+const configUsage = `Usage: plumbline-agent config check [--config FILE]
+       plumbline-agent config defaults
+
+check     validates the configuration (file, then PLUMBLINE_* overrides), the
+          baseline it names and the host identity, reports every problem at
+          once, and prints the effective settings; exit 0 when valid, 1 if not.
+defaults  prints every key with its default, environment variable and meaning.
+`
+
+func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "check" && args[0] != "defaults") {
+		fmt.Fprint(stderr, configUsage)
+		return errUsage
+	}
+	fs := flag.NewFlagSet("config "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, configUsage) }
+	cfgPath := fs.String("config", "", "configuration file (default /etc/plumbline/agent.yaml)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "plumbline-agent config: unexpected argument %q\n\n%s", fs.Arg(0), configUsage)
+		return errUsage
+	}
+	if args[0] == "defaults" {
+		return settings.WriteTable(stdout, config.Fields())
+	}
+	cfg, path, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	// Identity and baseline are checked too: the daemon refuses to start
+	// without them. The metadata service is not asked here.
+	cfg2 := *cfg
+	cfg2.Identity.ECSMetadata = false
+	p, err := prepare(ctx, &cfg2, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: valid (baseline %s, host id %s from %s)\n\n", path, p.baseline, p.id.ID, p.id.IDSource)
+	return settings.WriteTable(stdout, settings.Fields(cfg, "PLUMBLINE_"))
+}
