@@ -53,8 +53,9 @@ type NATS struct {
 // Ingest tunes how reports are taken from the stream.
 type Ingest struct {
 	Batch          int           `yaml:"batch" doc:"most reports fetched from the stream at once"`
-	MaxWait        time.Duration `yaml:"max_wait" doc:"longest wait for a batch to fill before processing what arrived"`
+	MaxWait        time.Duration `yaml:"max_wait" doc:"how long one fetch waits for a report when none is waiting; reports that are waiting are taken at once, up to batch"`
 	MaxReportBytes settings.Size `yaml:"max_report_bytes" doc:"largest report accepted; larger ones are rejected and logged"`
+	AckWait        time.Duration `yaml:"ack_wait" doc:"how long a report handed to a server that stopped without acknowledging it waits before JetStream redelivers it (at least 1s)"`
 }
 
 // Drift tunes the drift engine.
@@ -75,7 +76,7 @@ func Default() Server {
 			MaxPayload:      4 << 20,
 			DuplicateWindow: 2 * time.Hour,
 		},
-		Ingest: Ingest{Batch: 256, MaxWait: 500 * time.Millisecond, MaxReportBytes: 4 << 20},
+		Ingest: Ingest{Batch: 256, MaxWait: 500 * time.Millisecond, MaxReportBytes: 4 << 20, AckWait: 30 * time.Second},
 		Drift:  Drift{DefaultInterval: time.Hour, StaleGrace: 5 * time.Minute, SweepEvery: 30 * time.Second},
 		Log:    settings.DefaultLog(),
 	}
@@ -144,6 +145,9 @@ func (s *Server) Validate() error {
 		errs.Addf("ingest.batch", "at least 1, got %d", s.Ingest.Batch)
 	}
 	positive(&errs, "ingest.max_wait", s.Ingest.MaxWait)
+	if s.Ingest.AckWait < time.Second {
+		errs.Addf("ingest.ack_wait", "at least 1s, got %s", settings.FormatDuration(s.Ingest.AckWait))
+	}
 	if s.Ingest.MaxReportBytes < 1 {
 		errs.Addf("ingest.max_report_bytes", "at least 1, got %s", s.Ingest.MaxReportBytes)
 	}

@@ -161,6 +161,9 @@ type DriftFilter struct {
 	Since           time.Time
 	// AfterID returns events with a larger id (for paging and tailing).
 	AfterID int64
+	// BeforeID returns events with a smaller id (for paging back from the
+	// oldest event of a previous page).
+	BeforeID int64
 	// Limit caps the number of events (newest first); 0 means 1000.
 	Limit int
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/plumbline/plumbline/checks/checktest"
+
 	"context"
 	"os/exec"
 	"syscall"
@@ -17,7 +19,7 @@ import (
 const benchHost = "testdata/hosts/debian12-server"
 
 func BenchmarkFullScan(b *testing.B) {
-	root := materialize(b, benchHost)
+	root := checktest.Materialize(b, benchHost)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -28,7 +30,7 @@ func BenchmarkFullScan(b *testing.B) {
 }
 
 func BenchmarkFullScanBinary(b *testing.B) {
-	root := materialize(b, benchHost)
+	root := checktest.Materialize(b, benchHost)
 	var peakKB int64
 	var wall time.Duration
 	n := 0

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/plumbline/plumbline/checks/checktest"
+
 	"bytes"
 	"encoding/json"
 	"os"
@@ -30,7 +32,7 @@ func TestGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {
 			t.Parallel()
-			root := materialize(t, filepath.Join("testdata/hosts", tt.host))
+			root := checktest.Materialize(t, filepath.Join("testdata/hosts", tt.host))
 			stdout, stderr, code := runAgent(t, "scan", "--root", root, "--baseline", pinnedClock(t, tt.baseline), "--format", "json")
 			if code != tt.wantExit {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.wantExit, stderr)
@@ -88,7 +90,7 @@ func TestAutoBaselineMatchesGolden(t *testing.T) {
 		t.Skip("golden fixtures need root, so that copied files are owned by root as on a real host (CI runs as root)")
 	}
 	t.Parallel()
-	root := materialize(t, "testdata/hosts/debian12-server")
+	root := checktest.Materialize(t, "testdata/hosts/debian12-server")
 	stdout, stderr, _ := runAgent(t, "scan", "--root", root, "--format", "json")
 	var got, want struct {
 		Baseline struct{ Name string }
@@ -120,7 +122,7 @@ func TestAutoBaselineMatchesGolden(t *testing.T) {
 // TestTableShowsWhatFailed checks the people-facing output on the same tree.
 func TestTableShowsWhatFailed(t *testing.T) {
 	t.Parallel()
-	root := materialize(t, "testdata/hosts/debian12-server")
+	root := checktest.Materialize(t, "testdata/hosts/debian12-server")
 	stdout, _, code := runAgent(t, "scan", "--root", root, "--only", "password.pass_max_days,sudo.use_pty")
 	if code != 2 {
 		t.Errorf("exit %d, want 2", code)
