@@ -222,6 +222,12 @@ func (in *Ingester) process(ctx context.Context, msgs []jetstream.Msg) {
 	var lastErr error
 	for _, p := range ok {
 		if err := in.apply(ctx, []pending{p}); err != nil {
+			if errors.Is(err, store.ErrInvalid) {
+				// The store says the report itself is wrong: it can never
+				// succeed, so it must not be retried forever.
+				in.reject(ctx, p.msg, "invalid", err)
+				continue
+			}
 			failed, lastErr = append(failed, p), err
 			continue
 		}

@@ -167,6 +167,9 @@ func TestMalformedMessagesAreRejectedAndDoNotBlock(t *testing.T) {
 		big.Results[i].Message = strings.Repeat("x", 30<<10)
 	}
 	bigData, _ := json.Marshal(big.ReportAt(1))
+	// Valid on the wire but refused by the store (SQLite integers are
+	// signed): rejected, not retried forever.
+	hugeSeq, _ := json.Marshal(reporttest.NewHost("huge-host", 3).ReportAt(1 << 63))
 
 	cases := []struct {
 		name, subject string
@@ -180,6 +183,7 @@ func TestMalformedMessagesAreRejectedAndDoNotBlock(t *testing.T) {
 		{"sequence zero", report.ReportSubject("good-host"), seqZero, "invalid:"},
 		{"host mismatch", report.ReportSubject("good-host"), otherData, "host_mismatch:"},
 		{"oversized", report.ReportSubject("big-host"), bigData, "oversized:"},
+		{"sequence beyond the store", report.ReportSubject("huge-host"), hugeSeq, "invalid:"},
 	}
 	for i, c := range cases {
 		r.publishRaw(c.subject, fmt.Sprintf("bad-%d", i), c.data)
@@ -302,5 +306,42 @@ func TestDiskFullThenFreedLosesNothing(t *testing.T) {
 	}
 	if c := r.in.Counts(); c.Ingested != uint64(len(hosts)) || c.FailedBatches == 0 {
 		t.Errorf("counts %+v", c)
+	}
+}
+
+func TestHeartbeatsRecorded(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "", nil)
+	h := reporttest.NewHost("hb-host", 5)
+	r.publish(h.ReportAt(1))
+	r.settled()
+	hb, err := RunHeartbeats(t.Context(), r.nc, r.store, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	beat := func(subject string, v report.Heartbeat) {
+		data, _ := json.Marshal(v)
+		if err := r.nc.Publish(subject, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := report.Heartbeat{Schema: report.HeartbeatSchema, HostID: "hb-host", At: at, AgentVersion: "v9", ScanIntervalSeconds: 600}
+	beat(report.HeartbeatSubject("hb-host"), good)
+	// Another host's heartbeat on this host's subject, and garbage, are
+	// ignored.
+	spoof := good
+	spoof.HostID, spoof.At = "other", at.Add(time.Hour)
+	beat(report.HeartbeatSubject("hb-host"), spoof)
+	_ = r.nc.Publish(report.HeartbeatSubject("hb-host"), []byte("{"))
+	_ = r.nc.Flush()
+	eventually(t, "heartbeats received", func() bool { rec, bad := hb.Counts(); return rec == 1 && bad == 2 })
+	hb.Flush(t.Context())
+	d, err := r.store.Host(t.Context(), "hb-host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.LastHeartbeatAt.Equal(at) || d.IntervalSeconds != 600 {
+		t.Errorf("heartbeat stored as %v interval %d, want %v 600", d.LastHeartbeatAt, d.IntervalSeconds, at)
 	}
 }

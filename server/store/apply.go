@@ -386,7 +386,7 @@ func (a *applier) apply(r *report.Report) (Result, error) {
 	case resultsChanged:
 		var states map[string]drift.State
 		var err error
-		if prev, states, err = a.loadResults(hostID); err != nil {
+		if prev, states, err = a.loadResults(hostID, r.Results); err != nil {
 			return Result{}, err
 		}
 		events = drift.Compare(hostID, states, false, r, a.at)
@@ -411,7 +411,19 @@ func (a *applier) apply(r *report.Report) (Result, error) {
 	return Result{Outcome: Applied, Events: events}, nil
 }
 
-func (a *applier) loadResults(hostID string) (map[string]stored, map[string]drift.State, error) {
+//
+// Stored evidence is decoded only for checks whose status or fingerprint
+// differs from next: only drift events show it, and decoding all of a
+// host's evidence was most of the cost of a report that changes one check.
+func (a *applier) loadResults(hostID string, next []checks.Result) (map[string]stored, map[string]drift.State, error) {
+	type key struct {
+		status      checks.Status
+		fingerprint string
+	}
+	unchanged := make(map[string]key, len(next))
+	for _, res := range next {
+		unchanged[res.ID] = key{res.Status, drift.Fingerprint(res)}
+	}
 	rows, err := a.st.loadResults.QueryContext(a.ctx, hostID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read results: %w", err)
@@ -428,9 +440,11 @@ func (a *applier) loadResults(hostID string) (map[string]stored, map[string]drif
 		if sr.status, err = parseStatus(status); err != nil {
 			return nil, nil, fmt.Errorf("read result %s: %w", id, err)
 		}
-		ev, err := decodeEvidence(sr.evidence)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read result %s: %w", id, err)
+		var ev []checks.Evidence
+		if k, ok := unchanged[id]; !ok || k.status != sr.status || k.fingerprint != sr.fingerprint {
+			if ev, err = decodeEvidence(sr.evidence); err != nil {
+				return nil, nil, fmt.Errorf("read result %s: %w", id, err)
+			}
 		}
 		prev[id] = sr
 		states[id] = drift.State{Status: sr.status, Severity: sr.severity, Title: sr.title,
