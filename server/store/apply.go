@@ -411,7 +411,6 @@ func (a *applier) apply(r *report.Report) (Result, error) {
 	return Result{Outcome: Applied, Events: events}, nil
 }
 
-//
 // Stored evidence is decoded only for checks whose status or fingerprint
 // differs from next: only drift events show it, and decoding all of a
 // host's evidence was most of the cost of a report that changes one check.
