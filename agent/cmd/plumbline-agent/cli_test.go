@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/plumbline/plumbline/checks/checktest"
 )
 
 func TestCLIErrors(t *testing.T) {
@@ -73,5 +75,56 @@ func TestScanWritesOutputFileAtomically(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(out))
 	if len(entries) != 1 {
 		t.Errorf("temp files left behind: %v", entries)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(bad, []byte("nats:\n  url: ftp://x\nscan:\n  interval: 10s\n  jiter: 1m\nspool:\n  max_reports: lots\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badBaseline := filepath.Join(dir, "baseline.yaml")
+	if err := os.WriteFile(badBaseline, []byte("data_dir: "+dir+"\nhost_id: h1\nscan:\n  root: "+dir+"\n  baseline: testdata/baselines/broken.yaml\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := checktest.Materialize(t, "testdata/hosts/debian12-server")
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("data_dir: "+dir+"\nscan:\n  root: "+root+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		// Every problem at once, each with its file and line.
+		{"bad keys and values", []string{"config", "check", "--config", bad}, 1, []string{
+			"agent.yaml:2: nats.url", "agent.yaml:4: scan.interval", "agent.yaml:5", "jiter", "agent.yaml:7: spool.max_reports"}},
+		{"bad baseline", []string{"config", "check", "--config", badBaseline}, 1, []string{
+			"scan.baseline", "broken.yaml:5: unknown check"}},
+		{"missing explicit file", []string{"config", "check", "--config", filepath.Join(dir, "nope.yaml")}, 1, []string{"nope.yaml"}},
+		{"valid", []string{"config", "check", "--config", good}, 0, []string{
+			"good.yaml: valid (baseline debian-12, host id 4c1d2e3f5a6b7c8d9e0f1a2b3c4d5e6f", "from machine-id", "scan.interval", "PLUMBLINE_SCAN_INTERVAL"}},
+		{"defaults", []string{"config", "defaults"}, 0, []string{"nats.url", "nats://127.0.0.1:4222", "PLUMBLINE_NATS_URL"}},
+		{"no subcommand", []string{"config"}, 1, []string{"Usage: plumbline-agent config check"}},
+		{"run stray argument", []string{"run", "now"}, 1, []string{`unexpected argument "now"`}},
+		{"run bad config", []string{"run", "--config", bad}, 1, []string{"agent.yaml:2: nats.url"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			stdout, stderr, code := runAgent(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout+stderr, w) {
+					t.Errorf("output lacks %q:\n%s%s", w, stdout, stderr)
+				}
+			}
+		})
 	}
 }
