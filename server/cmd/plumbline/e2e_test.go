@@ -571,3 +571,50 @@ func BenchmarkAgentIdleRSS(b *testing.B) {
 		b.ReportMetric(kb/1024, field+"-MB")
 	}
 }
+
+// TestDemo runs "plumbline demo" as make demo does: a server and a real
+// agent scanning this machine, then the summary. Run twice on one data
+// directory, the second run reports the drift since the first.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	for run := 1; run <= 2; run++ {
+		cmd := exec.Command(serverBin, "demo", "--data", data, "--listen", "127.0.0.1:0", "--agent", agentBin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("demo run %d: %v\n%s", run, err, out)
+		}
+		for _, want := range []string{"baseline ", "score ", "Flagged: ", "Drift events from this run:", "Where to look:", "/api/v1/hosts/"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("demo run %d output lacks %q:\n%s", run, want, out)
+			}
+		}
+		if run == 1 && !strings.Contains(string(out), "new_host") {
+			t.Errorf("first demo run shows no new_host:\n%s", out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, "server", "plumbline.db")); err != nil {
+		t.Errorf("demo kept no store: %v", err)
+	}
+}
+
+func TestServerConfigCheck(t *testing.T) {
+	t.Parallel()
+	bad := filepath.Join(t.TempDir(), "server.yaml")
+	if err := os.WriteFile(bad, []byte("listen: nowhere\ningest:\n  batch: 0\n  ack_wait: 1ms\ndrift:\n  stale_grase: 1m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(serverBin, "config", "check", "--config", bad).CombinedOutput()
+	if err == nil {
+		t.Fatalf("bad config accepted:\n%s", out)
+	}
+	for _, want := range []string{"server.yaml:1: listen", "server.yaml:3: ingest.batch", "server.yaml:4: ingest.ack_wait", "server.yaml:6", "stale_grase"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("config check output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = exec.Command(serverBin, "server", "--config", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "server.yaml:3: ingest.batch") {
+		t.Errorf("server started on a bad config, or did not say why: %v\n%s", err, out)
+	}
+}
