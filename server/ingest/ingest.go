@@ -41,6 +41,13 @@ type Options struct {
 	// RetryDelay [5s] is how long NATS waits before redelivering a batch
 	// the store could not take (disk full, read-only).
 	RetryDelay time.Duration
+	// MaxBatchBytes [256 MiB] bounds the memory of one batch: the batch
+	// holds at most MaxBatchBytes / MaxReportBytes messages (and Batch),
+	// so that even reports all at the size limit fit.
+	MaxBatchBytes int
+	// Recover, when set, is called after a failed fetch to get the
+	// consumer again (recreating it if it was deleted).
+	Recover func(ctx context.Context) (jetstream.Consumer, error)
 	// Observe, when set, is told each stored report's outcome and its
 	// latency from publish (the stream's timestamp) to commit.
 	Observe func(outcome store.Outcome, latency time.Duration)
@@ -53,14 +60,16 @@ type Options struct {
 
 // Ingester runs the ingest loop.
 type Ingester struct {
-	o   Options
-	log *slog.Logger
+	o     Options
+	log   *slog.Logger
+	batch int // messages per fetch: Batch, bounded by MaxBatchBytes
 
 	ingested, rejected, duplicates, outOfOrder, failedBatches atomic.Uint64
 
-	mu      sync.Mutex
-	lastErr error
-	lastOK  time.Time
+	mu       sync.Mutex
+	lastErr  error // the store's last failure, cleared by a stored batch
+	fetchErr error // why fetching fails, cleared by a good fetch
+	lastOK   time.Time
 }
 
 // New checks the options.
@@ -77,6 +86,9 @@ func New(o Options) (*Ingester, error) {
 	if o.MaxReportBytes <= 0 {
 		o.MaxReportBytes = report.MaxSize
 	}
+	if o.MaxBatchBytes <= 0 {
+		o.MaxBatchBytes = 256 << 20
+	}
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = 5 * time.Second
 	}
@@ -86,7 +98,8 @@ func New(o Options) (*Ingester, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Ingester{o: o, log: o.Logger}, nil
+	batch := min(o.Batch, max(1, o.MaxBatchBytes/o.MaxReportBytes))
+	return &Ingester{o: o, log: o.Logger, batch: batch}, nil
 }
 
 // Counts are the ingester's counters since start.
@@ -99,26 +112,55 @@ func (in *Ingester) Counts() Counts {
 	return Counts{in.ingested.Load(), in.rejected.Load(), in.duplicates.Load(), in.outOfOrder.Load(), in.failedBatches.Load()}
 }
 
-// Healthy reports the last store failure if no batch has been stored since.
+// Healthy reports why reports cannot be fetched, or the last store
+// failure if no batch has been stored since; nil when all is well.
 func (in *Ingester) Healthy() error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if in.fetchErr != nil {
+		return in.fetchErr
+	}
 	return in.lastErr
+}
+
+func (in *Ingester) setFetchErr(err error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.fetchErr = err
 }
 
 // Run fetches and applies batches until ctx is done. It takes whatever is
 // waiting (up to Batch) without waiting for a batch to fill, so a quiet
-// fleet's reports are flagged at once and a busy one's are batched.
+// fleet's reports are flagged at once and a busy one's are batched. When
+// fetching fails (JetStream disabled, the consumer deleted) it marks ingest
+// unhealthy, backs off, and asks Recover for a consumer again.
 func (in *Ingester) Run(ctx context.Context) error {
+	failing := 0
 	for ctx.Err() == nil {
 		msgs, err := in.fetch(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			in.log.Warn("fetch reports", "err", err)
-			sleep(ctx, time.Second)
+			failing++
+			in.setFetchErr(fmt.Errorf("fetch reports: %w", err))
+			if failing == 1 || failing%60 == 0 {
+				in.log.Error("cannot fetch reports; retrying", "attempts", failing, "err", err)
+			}
+			sleep(ctx, min(time.Duration(failing)*200*time.Millisecond, 5*time.Second))
+			if in.o.Recover != nil {
+				if c, rerr := in.o.Recover(ctx); rerr == nil {
+					in.o.Consumer = c
+				} else if failing == 1 || failing%60 == 0 {
+					in.log.Error("recreate the report consumer", "err", rerr)
+				}
+			}
 			continue
+		}
+		if failing > 0 {
+			in.log.Info("fetching reports again", "after_attempts", failing)
+			failing = 0
+			in.setFetchErr(nil)
 		}
 		if len(msgs) > 0 {
 			in.process(ctx, msgs)
@@ -130,15 +172,22 @@ func (in *Ingester) Run(ctx context.Context) error {
 // fetch returns up to Batch waiting messages; when none is waiting it
 // waits up to MaxWait for the first, then takes what else has arrived.
 func (in *Ingester) fetch(ctx context.Context) ([]jetstream.Msg, error) {
-	msgs, err := in.collect(in.o.Consumer.FetchNoWait(in.o.Batch))
+	c, n := in.o.Consumer, in.batch
+	msgs, err := in.collect(c.FetchNoWait(n))
 	if err != nil || len(msgs) > 0 || ctx.Err() != nil {
 		return msgs, err
 	}
-	if msgs, err = in.collect(in.o.Consumer.Fetch(1, jetstream.FetchMaxWait(in.o.MaxWait))); err != nil || len(msgs) == 0 {
+	if msgs, err = in.collect(c.Fetch(1, jetstream.FetchMaxWait(in.o.MaxWait))); err != nil || len(msgs) == 0 {
 		return msgs, err
 	}
-	more, err := in.collect(in.o.Consumer.FetchNoWait(in.o.Batch - 1))
+	more, err := in.collect(c.FetchNoWait(n - 1))
 	return append(msgs, more...), err
+}
+
+// benign batch errors end a fetch that simply found nothing.
+func benign(err error) bool {
+	return err == nil || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, jetstream.ErrNoMessages)
 }
 
 func (in *Ingester) collect(batch jetstream.MessageBatch, err error) ([]jetstream.Msg, error) {
@@ -149,8 +198,11 @@ func (in *Ingester) collect(batch jetstream.MessageBatch, err error) ([]jetstrea
 	for m := range batch.Messages() {
 		msgs = append(msgs, m)
 	}
-	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoMessages) {
-		// What arrived is still processed; the error is only logged.
+	if err := batch.Error(); !benign(err) {
+		if len(msgs) == 0 {
+			return nil, err
+		}
+		// What arrived is processed; the error shows again on the next fetch.
 		in.log.Warn("fetch reports", "err", err, "got", len(msgs))
 	}
 	return msgs, nil
@@ -210,43 +262,41 @@ func (in *Ingester) process(ctx context.Context, msgs []jetstream.Msg) {
 	if len(ok) == 0 {
 		return
 	}
-	if err := in.apply(ctx, ok); err == nil {
+	err := in.apply(ctx, ok)
+	if err == nil {
 		return
 	}
-	// The batch failed as a whole. Try each report alone: if none can be
-	// stored the store itself is failing (disk full, read-only) and the
-	// batch is redelivered later; a report that fails while others
-	// succeed is poison and is rejected so that it cannot block the rest.
-	var stored int
-	var failed []pending
-	var lastErr error
+	if !errors.Is(err, store.ErrInvalid) {
+		// The store itself is failing (disk full, read-only, locked by
+		// another process, shutting down, or an error nobody classified):
+		// redeliver the whole batch later rather than judge its reports.
+		in.retryLater(ok, err)
+		return
+	}
+	// Some report in the batch is one the store can never take. Apply the
+	// reports one by one so that only that one is rejected.
 	for _, p := range ok {
-		if err := in.apply(ctx, []pending{p}); err != nil {
-			if errors.Is(err, store.ErrInvalid) {
-				// The store says the report itself is wrong: it can never
-				// succeed, so it must not be retried forever.
-				in.reject(ctx, p.msg, "invalid", err)
-				continue
-			}
-			failed, lastErr = append(failed, p), err
-			continue
+		err := in.apply(ctx, []pending{p})
+		switch {
+		case err == nil:
+		case errors.Is(err, store.ErrInvalid):
+			in.reject(ctx, p.msg, "invalid", err)
+		default:
+			in.retryLater([]pending{p}, err)
 		}
-		stored++
 	}
-	if len(failed) == 0 {
-		return
-	}
-	if stored == 0 {
-		in.failedBatches.Add(1)
-		in.setErr(lastErr)
-		in.log.Error("store refused the batch; NATS will redeliver it", "reports", len(failed), "retry_in", in.o.RetryDelay.String(), "err", lastErr)
-		for _, p := range failed {
-			_ = p.msg.NakWithDelay(in.o.RetryDelay)
-		}
-		return
-	}
-	for _, p := range failed {
-		in.reject(ctx, p.msg, "store", fmt.Errorf("store refused this report while others in its batch were stored: %w", lastErr))
+}
+
+// retryLater naks reports so that JetStream redelivers them after
+// RetryDelay, and marks ingest unhealthy until a batch is stored. A report
+// that keeps failing is kept in the stream (and visible in /healthz and
+// the logs) rather than dropped: it is valid, and the store is at fault.
+func (in *Ingester) retryLater(ps []pending, err error) {
+	in.failedBatches.Add(1)
+	in.setErr(err)
+	in.log.Error("store refused the batch; NATS will redeliver it", "reports", len(ps), "retry_in", in.o.RetryDelay.String(), "err", err)
+	for _, p := range ps {
+		_ = p.msg.NakWithDelay(in.o.RetryDelay)
 	}
 }
 
@@ -266,7 +316,9 @@ func (in *Ingester) apply(ctx context.Context, ps []pending) error {
 	for i, p := range ps {
 		rs[i] = p.rep
 	}
-	results, err := in.o.Store.Apply(ctx, rs, in.o.Now())
+	// A batch in hand is finished even when shutdown begins: cancelling it
+	// would only make NATS redeliver it after a false alarm.
+	results, err := in.o.Store.Apply(context.WithoutCancel(ctx), rs, in.o.Now())
 	if err != nil {
 		return err
 	}

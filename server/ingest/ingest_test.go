@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -38,6 +40,11 @@ type rig struct {
 
 func newRig(t *testing.T, dbPath string, mod func(*Options)) *rig {
 	t.Helper()
+	return newRigStore(t, dbPath, store.Options{}, mod)
+}
+
+func newRigStore(t *testing.T, dbPath string, so store.Options, mod func(*Options)) *rig {
+	t.Helper()
 	ctx := context.Background()
 	ns, err := natsd.Start(ctx, natsd.Options{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
 	if err != nil {
@@ -61,7 +68,7 @@ func newRig(t *testing.T, dbPath string, mod func(*Options)) *rig {
 	if dbPath == "" {
 		dbPath = filepath.Join(t.TempDir(), "plumbline.db")
 	}
-	db, err := store.Open(ctx, dbPath, store.Options{})
+	db, err := store.Open(ctx, dbPath, so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +86,10 @@ func newRig(t *testing.T, dbPath string, mod func(*Options)) *rig {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Consumer: cons, Store: db, Conn: nc, MaxWait: 50 * time.Millisecond, RetryDelay: 100 * time.Millisecond}
+	o := Options{Consumer: cons, Store: db, Conn: nc, MaxWait: 50 * time.Millisecond, RetryDelay: 100 * time.Millisecond,
+		Recover: func(ctx context.Context) (jetstream.Consumer, error) {
+			return natsd.EnsureConsumer(ctx, st, natsd.ConsumerOptions{})
+		}}
 	if mod != nil {
 		mod(&o)
 	}
@@ -344,4 +354,63 @@ func TestHeartbeatsRecorded(t *testing.T) {
 	if !d.LastHeartbeatAt.Equal(at) || d.IntervalSeconds != 600 {
 		t.Errorf("heartbeat stored as %v interval %d, want %v 600", d.LastHeartbeatAt, d.IntervalSeconds, at)
 	}
+}
+
+// A database locked by another process (a backup, the sqlite3 shell) for
+// longer than the busy timeout delays reports; it never rejects them.
+func TestLockedDatabaseDelaysButRejectsNothing(t *testing.T) {
+	t.Parallel()
+	dbPath := filepath.Join(t.TempDir(), "plumbline.db")
+	r := newRigStore(t, dbPath, store.Options{BusyTimeout: 100 * time.Millisecond}, nil)
+	r.publish(reporttest.NewHost("lock-0", 10).ReportAt(1))
+	r.settled()
+	other, err := sql.Open("sqlite", "file:"+dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		r.publish(reporttest.NewHost(fmt.Sprintf("lock-%d", i), 10).ReportAt(1))
+	}
+	eventually(t, "ingest to notice the lock", func() bool { return r.in.Healthy() != nil })
+	if !errors.Is(r.in.Healthy(), store.ErrBusy) {
+		t.Errorf("health error %v is not ErrBusy", r.in.Healthy())
+	}
+	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	r.settled()
+	if c := r.in.Counts(); c.Ingested != 4 || c.Rejected != 0 {
+		t.Errorf("counts %+v, want 4 ingested and none rejected", c)
+	}
+}
+
+// A deleted consumer (an operator's "nats consumer rm", or JetStream
+// restarting after a full disk) makes ingest unhealthy, and it recovers by
+// making the consumer again; nothing published meanwhile is lost.
+func TestConsumerDeletedIsRecovered(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "", nil)
+	r.publish(reporttest.NewHost("rec-0", 5).ReportAt(1))
+	r.settled()
+	st, err := r.js.Stream(t.Context(), report.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteConsumer(t.Context(), natsd.ConsumerName); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "ingest to report the lost consumer", func() bool { return r.in.Healthy() != nil })
+	t.Logf("while the consumer is gone: %v", r.in.Healthy())
+	r.publish(reporttest.NewHost("rec-1", 5).ReportAt(1))
+	eventually(t, "both reports ingested", func() bool { return r.in.Counts().Ingested == 2 })
+	eventually(t, "healthy again", func() bool { return r.in.Healthy() == nil })
 }

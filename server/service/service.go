@@ -147,6 +147,15 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 	s.m = newMetrics(s)
 	s.ingest, err = ingest.New(ingest.Options{
 		Consumer: cons, Store: s.store, Conn: s.nc,
+		// After JetStream was disabled (disk full) or the consumer deleted,
+		// make both again, as at start.
+		Recover: func(ctx context.Context) (jetstream.Consumer, error) {
+			st, err := natsd.EnsureStream(ctx, js, natsd.StreamOptions{Duplicates: o.DuplicateWindow, MaxMsgSize: o.MaxPayload})
+			if err != nil {
+				return nil, err
+			}
+			return natsd.EnsureConsumer(ctx, st, natsd.ConsumerOptions{AckWait: o.AckWait})
+		},
 		Batch: o.Batch, MaxWait: o.MaxWait, MaxReportBytes: o.MaxReportBytes,
 		Observe: s.m.observe, OnReject: s.m.rejected,
 		Logger: o.Logger.With("component", "ingest"),

@@ -223,6 +223,11 @@ func (s *Store) Close() error {
 // transaction was applied; the same write can succeed once space is freed.
 var ErrFull = errors.New("database or disk is full")
 
+// ErrBusy is matched (errors.Is) by errors from a write that waited
+// BusyTimeout for a lock another process holds (a backup, the sqlite3
+// shell): retry later.
+var ErrBusy = errors.New("database is locked by another process")
+
 // ErrReadOnly is matched (errors.Is) by errors from a write that failed
 // because the database cannot be written (read-only file or file system).
 var ErrReadOnly = errors.New("database is read-only")
@@ -253,6 +258,8 @@ func classify(err error) error {
 		return &storageError{ErrFull, err}
 	case sqlite3.SQLITE_READONLY:
 		return &storageError{ErrReadOnly, err}
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return &storageError{ErrBusy, err}
 	}
 	return err
 }
