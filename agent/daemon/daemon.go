@@ -137,7 +137,7 @@ type Daemon struct {
 	wake     chan struct{} // spool has work or the connection is back
 	scanning atomic.Bool
 
-	scans, scanErrors, published, undeliverable atomic.Uint64
+	scans, scanErrors, published, undeliverable, memDropped atomic.Uint64
 
 	// pending holds reports the spool could not take (disk full), so
 	// that they are still delivered while the agent runs.
@@ -184,7 +184,7 @@ func (d *Daemon) Stats() Stats {
 	d.mu.Unlock()
 	return Stats{
 		Scans: d.scans.Load(), ScanErrors: d.scanErrors.Load(), Published: d.published.Load(),
-		Spooled: d.spool.Len(), SpoolDropped: d.spool.Dropped(), Undeliverable: d.undeliverable.Load(),
+		Spooled: d.spool.Len() + d.pendingLen(), SpoolDropped: d.spool.Dropped() + d.memDropped.Load(), Undeliverable: d.undeliverable.Load(),
 		LastSequence: seq,
 	}
 }
@@ -194,6 +194,7 @@ func (d *Daemon) Stats() Stats {
 // attempt to deliver the spool, and closes the connection.
 func (d *Daemon) Run(ctx context.Context) error {
 	o := d.opts
+	closed := make(chan error, 1)
 	nopts := append([]nats.Option{
 		nats.Name("plumbline-agent " + o.HostID),
 		// Never give up: an agent outlives any server outage.
@@ -209,6 +210,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			d.log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted())
 			d.kick()
+		}),
+		// nats.go gives up for good when the server keeps refusing the
+		// credentials; the daemon then exits with the reason (systemd
+		// restarts it) instead of spooling silently forever.
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			select {
+			case closed <- nc.LastError():
+			default:
+			}
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			d.log.Error("NATS error", "err", err)
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
@@ -248,6 +261,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 	})
 	defer stopGrace()
 
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	fatal := make(chan error, 1)
+	go func() {
+		select {
+		case err := <-closed:
+			if ctx.Err() == nil {
+				fatal <- fmt.Errorf("NATS closed the connection for good: %v (reports stay spooled until the next start)", err)
+				d.log.Error("NATS connection closed; stopping", "err", err)
+				stop()
+			}
+		case <-ctx.Done():
+		}
+	}()
 	var wg sync.WaitGroup
 	wg.Go(func() { d.scanLoop(ctx, scanCtx) })
 	wg.Go(func() { d.sendLoop(ctx, nc, js) })
@@ -267,7 +294,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Warn("reports left in the spool for the next start", "count", d.spool.Len(), "err", err)
 	}
 	_ = nc.Drain()
-	return nil
+	select {
+	case err := <-fatal:
+		return err
+	default:
+		return nil
+	}
 }
 
 func (d *Daemon) kick() {
@@ -349,7 +381,9 @@ func (d *Daemon) nextSeq() (uint64, error) {
 	defer d.mu.Unlock()
 	seq := max(d.lastSeq+1, uint64(time.Now().UnixMilli()))
 	if err := writeState(d.state, seq); err != nil {
-		return 0, err
+		// Still monotonic in this run, and the clock floor keeps the next
+		// run above it: a full disk must not stop scanning.
+		d.log.Warn("persist the report sequence", "sequence", seq, "err", err)
 	}
 	d.lastSeq = seq
 	return seq, nil
@@ -376,6 +410,13 @@ func (d *Daemon) scanOnce(ctx context.Context, reason string) {
 		d.scanFailed(fmt.Errorf("encode report: %w", err))
 		return
 	}
+	if len(data) > report.MaxSize {
+		// The server would reject it; spooling it would only block the
+		// reports behind it.
+		d.undeliverable.Add(1)
+		d.scanFailed(fmt.Errorf("report %d is %d bytes, above the %d-byte limit of the wire schema; not sent", seq, len(data), report.MaxSize))
+		return
+	}
 	d.log.Info("scan done", "reason", reason, "sequence", seq, "duration", time.Since(start).Round(time.Millisecond).String(),
 		"pass", r.Summary.Pass, "fail", r.Summary.Fail, "error", r.Summary.Error, "bytes", len(data))
 	if err := d.spool.Put(seq, data); err != nil {
@@ -392,10 +433,19 @@ func (d *Daemon) scanOnce(ctx context.Context, reason string) {
 // report: keep it in memory and let the send loop deliver it first.
 func (d *Daemon) directPublish(hostID string, seq uint64, data []byte) {
 	d.pendingMu.Lock()
+	if len(d.pending) >= maxPending {
+		d.memDropped.Add(1)
+		d.log.Warn("too many reports held in memory while the spool fails; dropped the oldest", "sequence", d.pending[0].seq)
+		d.pending = d.pending[1:]
+	}
 	d.pending = append(d.pending, pendingReport{hostID, seq, data})
 	d.pendingMu.Unlock()
 	d.kick()
 }
+
+// maxPending bounds the reports held in memory while the spool's disk
+// fails (16 reports of at most report.MaxSize).
+const maxPending = 16
 
 func (d *Daemon) scanFailed(err error) {
 	d.scanErrors.Add(1)
@@ -452,57 +502,69 @@ var errNotConnected = errors.New("not connected to NATS")
 // only after its ack. It stops at the first failure so that order holds.
 func (d *Daemon) drain(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) error {
 	for {
-		if err := d.drainPending(ctx, nc, js); err != nil {
-			return err
-		}
 		items, err := d.spool.Items()
 		if err != nil {
 			return fmt.Errorf("list spool: %w", err)
 		}
-		if len(items) == 0 {
+		// Reports held in memory (the spool refused them) go out in
+		// sequence order with the spooled ones: the server records a
+		// report older than one it has as out of order, without drift.
+		d.pendingMu.Lock()
+		var head *pendingReport
+		if len(d.pending) > 0 && (len(items) == 0 || d.pending[0].seq < items[0].Seq) {
+			head = &d.pending[0]
+		}
+		d.pendingMu.Unlock()
+		if head == nil && len(items) == 0 {
 			return nil
 		}
-		for _, it := range items {
-			if !nc.IsConnected() {
-				return errNotConnected
-			}
-			data, err := d.spool.Read(it)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // dropped for space since Items
-			}
-			if err != nil {
-				return fmt.Errorf("read spooled report %d: %w", it.Seq, err)
-			}
-			var head struct {
-				Host     struct{ ID string } `json:"host"`
-				Sequence uint64              `json:"sequence"`
-			}
-			if err := json.Unmarshal(data, &head); err != nil || report.ValidHostID(head.Host.ID) != nil {
-				// Only the agent writes the spool, atomically; a file that
-				// does not decode cannot be sent and would block the rest.
-				d.log.Error("spooled report is unreadable; removing it", "sequence", it.Seq, "path", it.Path, "err", err)
-				d.undeliverable.Add(1)
-				if err := d.spool.Remove(it.Seq); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := d.publish(ctx, js, head.Host.ID, head.Sequence, data); err != nil {
-				if errors.Is(err, errUndeliverable) {
-					d.undeliverable.Add(1)
-					d.log.Error("report refused for good; removing it from the spool", "sequence", it.Seq, "err", err)
-					if err := d.spool.Remove(it.Seq); err != nil {
-						return err
-					}
-					continue
-				}
+		if !nc.IsConnected() {
+			return errNotConnected
+		}
+		if head != nil {
+			if err := d.sendPending(ctx, js, *head); err != nil {
 				return err
 			}
-			if err := d.spool.Remove(it.Seq); err != nil {
-				return fmt.Errorf("remove delivered report %d from spool: %w", it.Seq, err)
-			}
+			continue
+		}
+		if err := d.sendSpooled(ctx, js, items[0]); err != nil {
+			return err
 		}
 	}
+}
+
+// sendSpooled publishes one spooled report and removes it once acked (or
+// once it proved undeliverable).
+func (d *Daemon) sendSpooled(ctx context.Context, js jetstream.JetStream, it spool.Item) error {
+	data, err := d.spool.Read(it)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // dropped for space since Items
+	}
+	if err != nil {
+		return fmt.Errorf("read spooled report %d: %w", it.Seq, err)
+	}
+	var head struct {
+		Host     struct{ ID string } `json:"host"`
+		Sequence uint64              `json:"sequence"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil || report.ValidHostID(head.Host.ID) != nil {
+		// Only the agent writes the spool, atomically; a file that does
+		// not decode cannot be sent and would block the rest.
+		d.log.Error("spooled report is unreadable; removing it", "sequence", it.Seq, "path", it.Path, "err", err)
+		d.undeliverable.Add(1)
+		return d.spool.Remove(it.Seq)
+	}
+	if err := d.publish(ctx, js, head.Host.ID, head.Sequence, data); err != nil {
+		if !errors.Is(err, errUndeliverable) {
+			return err
+		}
+		d.undeliverable.Add(1)
+		d.log.Error("report refused for good; removing it from the spool", "sequence", it.Seq, "err", err)
+	}
+	if err := d.spool.Remove(it.Seq); err != nil {
+		return fmt.Errorf("remove delivered report %d from spool: %w", it.Seq, err)
+	}
+	return nil
 }
 
 var errUndeliverable = errors.New("undeliverable")
@@ -513,33 +575,23 @@ func (d *Daemon) pendingLen() int {
 	return len(d.pending)
 }
 
-// drainPending delivers the in-memory reports the spool refused; they are
-// older than anything spooled after them only if the disk recovered, and
-// the server orders by sequence anyway.
-func (d *Daemon) drainPending(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) error {
-	for {
-		d.pendingMu.Lock()
-		if len(d.pending) == 0 {
-			d.pendingMu.Unlock()
-			return nil
-		}
-		p := d.pending[0]
-		d.pendingMu.Unlock()
-		if !nc.IsConnected() {
-			return errNotConnected
-		}
-		err := d.publish(ctx, js, p.hostID, p.seq, p.data)
-		if err != nil && !errors.Is(err, errUndeliverable) {
-			return err
-		}
-		if err != nil {
-			d.undeliverable.Add(1)
-			d.log.Error("report refused for good", "sequence", p.seq, "err", err)
-		}
-		d.pendingMu.Lock()
-		d.pending = d.pending[1:]
-		d.pendingMu.Unlock()
+// sendPending publishes the oldest in-memory report and forgets it once
+// acked (or once it proved undeliverable).
+func (d *Daemon) sendPending(ctx context.Context, js jetstream.JetStream, p pendingReport) error {
+	err := d.publish(ctx, js, p.hostID, p.seq, p.data)
+	if err != nil && !errors.Is(err, errUndeliverable) {
+		return err
 	}
+	if err != nil {
+		d.undeliverable.Add(1)
+		d.log.Error("report refused for good", "sequence", p.seq, "err", err)
+	}
+	d.pendingMu.Lock()
+	if len(d.pending) > 0 && d.pending[0].seq == p.seq {
+		d.pending = d.pending[1:]
+	}
+	d.pendingMu.Unlock()
+	return nil
 }
 
 func (d *Daemon) publish(ctx context.Context, js jetstream.JetStream, hostID string, seq uint64, data []byte) error {
@@ -551,7 +603,7 @@ func (d *Daemon) publish(ctx context.Context, js jetstream.JetStream, hostID str
 		jetstream.WithMsgID(report.MsgID(hostID, seq)),
 		jetstream.WithExpectStream(report.StreamName))
 	if err != nil {
-		if errors.Is(err, nats.ErrMaxPayload) {
+		if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) {
 			return fmt.Errorf("%w: report %d is %d bytes, above the server's limit: %v", errUndeliverable, seq, len(data), err)
 		}
 		return fmt.Errorf("publish report %d: %w", seq, err)
@@ -582,7 +634,7 @@ func (d *Daemon) heartbeat(nc *nats.Conn) {
 		Schema: report.HeartbeatSchema, HostID: d.opts.HostID, At: time.Now().UTC(),
 		AgentVersion: d.opts.Version, ScanIntervalSeconds: int64(d.opts.Interval / time.Second),
 		LastSequence: d.lastSeq, LastScanError: d.lastErr,
-		Spooled: d.spool.Len(), SpoolDropped: d.spool.Dropped(),
+		Spooled: d.spool.Len() + d.pendingLen(), SpoolDropped: d.spool.Dropped() + d.memDropped.Load(),
 	}
 	d.mu.Unlock()
 	data, _ := json.Marshal(hb)
@@ -630,6 +682,7 @@ func writeState(path string, seq uint64) error {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
+		_ = os.Remove(tmp)
 		return fmt.Errorf("write state %s: %w", path, err)
 	}
 	return nil

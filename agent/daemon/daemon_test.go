@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -398,5 +401,82 @@ func TestOptionsValidated(t *testing.T) {
 		if _, err := New(o); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// A server that refuses the agent's credentials makes nats.go give up; the
+// daemon must then stop with the reason, not spool silently forever.
+func TestRefusedCredentialsStopTheDaemon(t *testing.T) {
+	t.Parallel()
+	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
+		Username: "agent", Password: "right"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("not ready")
+	}
+	defer s.Shutdown()
+	d := newDaemon(t, s.ClientURL(), &fakeScan{}, func(o *Options) {
+		o.NATSOptions = []nats.Option{nats.UserInfo("agent", "wrong")}
+	})
+	done := make(chan error, 1)
+	go func() { done <- d.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "uthorization") {
+			t.Errorf("Run = %v, want the authorization failure", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("daemon kept running with refused credentials")
+	}
+}
+
+// A report the stream refuses for its size can never be delivered: it is
+// counted and removed, so that it does not block the reports behind it.
+func TestReportAboveStreamLimitDoesNotBlockSpool(t *testing.T) {
+	t.Parallel()
+	s := startNATS(t, t.TempDir(), -1)
+	defer s.Shutdown()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if _, err := js.UpdateStream(context.Background(), jetstream.StreamConfig{
+		Name: report.StreamName, Subjects: []string{report.ReportSubjects},
+		Storage: jetstream.FileStorage, Duplicates: time.Hour, MaxMsgSize: 200,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d := newDaemon(t, s.ClientURL(), &fakeScan{}, nil)
+	runDaemon(t, d)
+	eventually(t, "report dropped as undeliverable", func() bool { st := d.Stats(); return st.Undeliverable == 1 && st.Spooled == 0 })
+}
+
+// With the agent's disk full the spool refuses reports; they are held in
+// memory and still delivered.
+func TestFullDiskReportsStillDelivered(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs to fill (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	s := startNATS(t, t.TempDir(), -1)
+	defer s.Shutdown()
+	f := &fakeScan{}
+	d := newDaemon(t, s.ClientURL(), f, func(o *Options) { o.DataDir = dir; o.ScanAtStart = false })
+	_ = exec.Command("dd", "if=/dev/zero", "of="+filepath.Join(dir, "filler"), "bs=4k").Run()
+	runDaemon(t, d)
+	for range 2 {
+		d.requests <- "test"
+		eventually(t, "scan", func() bool { return d.Stats().Scans == f.Load() })
+	}
+	eventually(t, "both delivered from memory", func() bool { return d.Stats().Published == 2 })
+	if got := streamed(t, s.ClientURL()); len(got) != 2 || got[0] >= got[1] {
+		t.Errorf("stream %v", got)
 	}
 }
