@@ -174,6 +174,12 @@ func printHost(inv *invocation, h *store.HostDetail) error {
 	if !h.LastHeartbeatAt.IsZero() {
 		row(kv, "Heartbeat", when(now, h.LastHeartbeatAt))
 	}
+	if h.AgentError != "" {
+		row(kv, "Agent", "last scan FAILED: "+h.AgentError)
+	}
+	if h.Spooled > 0 || h.SpoolDropped > 0 {
+		row(kv, "Agent spool", fmt.Sprintf("%d reports waiting to be sent, %d dropped for space", h.Spooled, h.SpoolDropped))
+	}
 	row(kv, "First seen", when(now, h.FirstSeen))
 	s := h.Summary
 	row(kv, "Score", fmt.Sprintf("%s  %s, %d waived; %d pass, %d fail, %d error, %d n/a, %d skipped",

@@ -31,7 +31,10 @@ type Heartbeats struct {
 
 // RunHeartbeats subscribes to every agent's heartbeats and flushes them
 // until ctx is done.
-func RunHeartbeats(ctx context.Context, nc *nats.Conn, st *store.Store, every time.Duration, log *slog.Logger) (*Heartbeats, error) {
+//
+// The flushing goroutine is added to wg (when not nil), so that the caller
+// can wait for the last flush before closing the store.
+func RunHeartbeats(ctx context.Context, nc *nats.Conn, st *store.Store, every time.Duration, log *slog.Logger, wg *sync.WaitGroup) (*Heartbeats, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -46,7 +49,10 @@ func RunHeartbeats(ctx context.Context, nc *nats.Conn, st *store.Store, every ti
 	}
 	// Heartbeats are small; allow a deep backlog rather than drop them.
 	_ = sub.SetPendingLimits(1<<20, 256<<20)
-	go func() {
+	if wg == nil {
+		wg = &sync.WaitGroup{}
+	}
+	wg.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -59,7 +65,7 @@ func RunHeartbeats(ctx context.Context, nc *nats.Conn, st *store.Store, every ti
 				h.flush(ctx)
 			}
 		}
-	}()
+	})
 	return h, nil
 }
 
@@ -81,6 +87,9 @@ func (h *Heartbeats) onMsg(m *nats.Msg) {
 		}
 		return
 	}
+	// The server's clock, not the agent's: one agent with its clock in
+	// the future must not pin its host's last heartbeat there.
+	hb.At = time.Now().UTC()
 	h.received.Add(1)
 	h.mu.Lock()
 	if prev, ok := h.latest[hb.HostID]; !ok || hb.At.After(prev.At) {

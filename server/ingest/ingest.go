@@ -102,6 +102,16 @@ func New(o Options) (*Ingester, error) {
 	return &Ingester{o: o, log: o.Logger, batch: batch}, nil
 }
 
+// Backlog returns the reports waiting in the stream for this consumer,
+// delivered or not, but not yet acknowledged.
+func (in *Ingester) Backlog(ctx context.Context) (uint64, error) {
+	info, err := in.o.Consumer.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
 // Counts are the ingester's counters since start.
 type Counts struct {
 	Ingested, Rejected, Duplicates, OutOfOrder, FailedBatches uint64

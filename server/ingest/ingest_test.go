@@ -3,8 +3,8 @@ package ingest
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -325,18 +325,21 @@ func TestHeartbeatsRecorded(t *testing.T) {
 	h := reporttest.NewHost("hb-host", 5)
 	r.publish(h.ReportAt(1))
 	r.settled()
-	hb, err := RunHeartbeats(t.Context(), r.nc, r.store, time.Hour, nil)
+	hb, err := RunHeartbeats(t.Context(), r.nc, r.store, time.Hour, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Now().UTC().Truncate(time.Millisecond)
+	// The agent's clock is an hour ahead; the server stamps its own time.
+	before := time.Now()
+	at := before.Add(time.Hour).UTC()
 	beat := func(subject string, v report.Heartbeat) {
 		data, _ := json.Marshal(v)
 		if err := r.nc.Publish(subject, data); err != nil {
 			t.Fatal(err)
 		}
 	}
-	good := report.Heartbeat{Schema: report.HeartbeatSchema, HostID: "hb-host", At: at, AgentVersion: "v9", ScanIntervalSeconds: 600}
+	good := report.Heartbeat{Schema: report.HeartbeatSchema, HostID: "hb-host", At: at, AgentVersion: "v9", ScanIntervalSeconds: 600,
+		LastScanError: "pick a baseline: no os-release", Spooled: 3, SpoolDropped: 1}
 	beat(report.HeartbeatSubject("hb-host"), good)
 	// Another host's heartbeat on this host's subject, and garbage, are
 	// ignored.
@@ -351,8 +354,11 @@ func TestHeartbeatsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.LastHeartbeatAt.Equal(at) || d.IntervalSeconds != 600 {
-		t.Errorf("heartbeat stored as %v interval %d, want %v 600", d.LastHeartbeatAt, d.IntervalSeconds, at)
+	if d.LastHeartbeatAt.Before(before) || d.LastHeartbeatAt.After(time.Now()) || d.IntervalSeconds != 600 {
+		t.Errorf("heartbeat stored at %v interval %d, want the server's receive time and 600", d.LastHeartbeatAt, d.IntervalSeconds)
+	}
+	if d.AgentError != good.LastScanError || d.Spooled != 3 || d.SpoolDropped != 1 || d.AgentVersion != "v9" {
+		t.Errorf("agent health not kept: %+v", d.HostSummary)
 	}
 }
 

@@ -166,7 +166,7 @@ func Start(ctx context.Context, o Options) (_ *Service, err error) {
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	s.hb, err = ingest.RunHeartbeats(runCtx, s.nc, s.store, 2*time.Second, o.Logger.With("component", "heartbeat"))
+	s.hb, err = ingest.RunHeartbeats(runCtx, s.nc, s.store, 2*time.Second, o.Logger.With("component", "heartbeat"), &s.wg)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -211,8 +211,14 @@ func (s *Service) sweep(ctx context.Context) {
 	}
 }
 
-// SweepNow runs the stale-host sweep once.
+// SweepNow runs the stale-host sweep once. It waits while reports are
+// still queued: after an outage the reports that arrived meanwhile must be
+// stored before a host can be called silent.
 func (s *Service) SweepNow(ctx context.Context) {
+	if n, err := s.ingest.Backlog(ctx); err != nil || n > 0 {
+		s.log.Debug("stale sweep postponed", "backlog", n, "err", err)
+		return
+	}
 	events, err := s.store.SweepStale(ctx, time.Now())
 	if err != nil {
 		s.log.Error("stale sweep", "err", err)

@@ -526,7 +526,7 @@ func (a *applier) upsertHost(r *report.Report, digest []byte) error {
 	sum := r.Summary
 	if _, err := a.st.upsertHost.ExecContext(a.ctx, r.Host.ID, identity, facts, baseline, plugins,
 		r.Host.Hostname, r.Facts.OS, r.Facts.Platform, r.Group, r.Agent,
-		a.atNS, a.atNS, int64(r.Sequence), r.ScanID, max(r.ScanIntervalSeconds, 0),
+		a.atNS, a.atNS, int64(r.Sequence), r.ScanID, clampInterval(r.ScanIntervalSeconds),
 		sum.Pass, sum.Fail, sum.Error, sum.NotApplicable, sum.Skipped, digest); err != nil {
 		return fmt.Errorf("write host: %w", err)
 	}

@@ -36,6 +36,9 @@ func (s *Store) Heartbeats(ctx context.Context, hbs []report.Heartbeat) error {
 UPDATE hosts SET
 	agent_version = CASE WHEN ?1 > last_heartbeat_at AND ?2 <> '' THEN ?2 ELSE agent_version END,
 	interval_seconds = CASE WHEN ?1 > last_heartbeat_at AND ?3 > 0 THEN ?3 ELSE interval_seconds END,
+	agent_error = CASE WHEN ?1 > last_heartbeat_at THEN ?5 ELSE agent_error END,
+	agent_spooled = CASE WHEN ?1 > last_heartbeat_at THEN ?6 ELSE agent_spooled END,
+	agent_spool_dropped = CASE WHEN ?1 > last_heartbeat_at THEN ?7 ELSE agent_spool_dropped END,
 	last_heartbeat_at = MAX(last_heartbeat_at, ?1)
 WHERE id = ?4`)
 	if err != nil {
@@ -48,7 +51,8 @@ WHERE id = ?4`)
 			ignored = append(ignored, hb.HostID)
 			continue
 		}
-		res, err := st.ExecContext(ctx, toNS(hb.At), hb.AgentVersion, max(hb.ScanIntervalSeconds, 0), hb.HostID)
+		res, err := st.ExecContext(ctx, toNS(hb.At), hb.AgentVersion, clampInterval(hb.ScanIntervalSeconds), hb.HostID,
+			truncate(hb.LastScanError, 1024), max(hb.Spooled, 0), int64(min(hb.SpoolDropped, 1<<62)))
 		if err != nil {
 			return fmt.Errorf("record heartbeats in %s: host %s: %w", s.path, hb.HostID, classify(err))
 		}
@@ -138,4 +142,17 @@ func (s *Store) interval(seconds int64) time.Duration {
 		return time.Duration(seconds) * time.Second
 	}
 	return s.opts.DefaultInterval
+}
+
+// MaxIntervalSeconds caps the scan interval an agent may claim (7 days),
+// so that no report or heartbeat can exempt its host from staleness.
+const MaxIntervalSeconds = 7 * 24 * 3600
+
+func clampInterval(s int64) int64 { return min(max(s, 0), MaxIntervalSeconds) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/plumbline/plumbline/checks/report"
+	"github.com/plumbline/plumbline/checks/report/reporttest"
 )
 
 func withInterval(r *report.Report, seconds int64) *report.Report {
@@ -209,4 +210,23 @@ func summarizeRejections(rs []Rejection) []Rejection {
 		out[i] = r
 	}
 	return out
+}
+
+// No agent can claim an interval that exempts its host from staleness.
+func TestIntervalClamped(t *testing.T) {
+	t.Parallel()
+	s := openTest(t, Options{})
+	r := reporttest.NewHost("long", 3).ReportAt(1)
+	r.ScanIntervalSeconds = 1 << 62
+	if _, err := s.Apply(t.Context(), []*report.Report{r}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Host(t.Context(), "long")
+	if err != nil || d.IntervalSeconds != MaxIntervalSeconds {
+		t.Fatalf("interval %d (%v), want %d", d.IntervalSeconds, err, MaxIntervalSeconds)
+	}
+	events, err := s.SweepStale(t.Context(), time.Now().Add(15*24*time.Hour))
+	if err != nil || len(events) != 1 {
+		t.Errorf("stale events after 15 days: %v %v", events, err)
+	}
 }

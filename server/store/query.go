@@ -27,21 +27,24 @@ func (s *Store) readTx(ctx context.Context) (*sql.Tx, error) {
 
 const hostSummaryColumns = `id, hostname, grp, os, platform, agent_version, first_seen, last_report_at,
 	last_heartbeat_at, last_sequence, interval_seconds, stale,
-	n_pass, n_fail, n_error, n_not_applicable, n_skipped`
+	n_pass, n_fail, n_error, n_not_applicable, n_skipped,
+	agent_error, agent_spooled, agent_spool_dropped`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func (s *Store) scanHostSummary(sc scanner, extra ...any) (HostSummary, error) {
 	var h HostSummary
-	var first, last, hb, seq, interval int64
+	var first, last, hb, seq, interval, dropped int64
 	dest := append([]any{&h.ID, &h.Hostname, &h.Group, &h.OS, &h.Platform, &h.AgentVersion,
 		&first, &last, &hb, &seq, &interval, &h.Stale,
-		&h.Summary.Pass, &h.Summary.Fail, &h.Summary.Error, &h.Summary.NotApplicable, &h.Summary.Skipped}, extra...)
+		&h.Summary.Pass, &h.Summary.Fail, &h.Summary.Error, &h.Summary.NotApplicable, &h.Summary.Skipped,
+		&h.AgentError, &h.Spooled, &dropped}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return HostSummary{}, err
 	}
 	h.FirstSeen, h.LastReportAt, h.LastHeartbeatAt = fromNS(first), fromNS(last), fromNS(hb)
 	h.LastSequence = uint64(seq)
+	h.SpoolDropped = uint64(dropped)
 	h.IntervalSeconds = int64(s.interval(interval) / time.Second)
 	return h, nil
 }

@@ -133,4 +133,10 @@ CREATE TABLE rejected (
 	data    BLOB
 );
 `,
+	// 2: what agents say about themselves in heartbeats.
+	`
+ALTER TABLE hosts ADD COLUMN agent_error TEXT NOT NULL DEFAULT '';
+ALTER TABLE hosts ADD COLUMN agent_spooled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE hosts ADD COLUMN agent_spool_dropped INTEGER NOT NULL DEFAULT 0;
+`,
 }

@@ -86,7 +86,13 @@ type HostSummary struct {
 	// IntervalSeconds is the agent's scan interval (from its reports or
 	// heartbeats; the server default when it never said).
 	IntervalSeconds int64 `json:"interval_seconds"`
-	Stale           bool  `json:"stale"`
+	// AgentError is why the agent's last scan failed, from its latest
+	// heartbeat (empty when it succeeded); Spooled and SpoolDropped are
+	// its unsent reports and those it had to drop for space.
+	AgentError   string `json:"agent_error,omitempty"`
+	Spooled      int    `json:"spooled"`
+	SpoolDropped uint64 `json:"spool_dropped"`
+	Stale        bool   `json:"stale"`
 	// Summary counts the latest results by status.
 	Summary report.Summary `json:"summary"`
 	// Score is 100 × PASS / (PASS + open deviations): waived failures,
