@@ -103,7 +103,7 @@ heartbeat:
   interval: 10s
 identity:
   ecs_metadata: false
-`, agentDir, svc.NATSURL())
+%s`, agentDir, svc.NATSURL(), demoHostID())
 	if err := os.WriteFile(agentCfg, []byte(cfg), 0o640); err != nil {
 		return err
 	}
@@ -171,6 +171,27 @@ Serving until Ctrl-C. Try:
 		return fmt.Errorf("the agent exited: %v (log: %s)", err, agentLogPath)
 	}
 	return nil
+}
+
+// demoHostID returns a host_id line when this machine has no usable
+// /etc/machine-id (common in containers and fresh images), so that the
+// demo still runs; the agent otherwise uses machine-id as it would in
+// production.
+func demoHostID() string {
+	if data, err := os.ReadFile("/etc/machine-id"); err == nil {
+		id := strings.TrimSpace(string(data))
+		if len(id) == 32 && strings.Trim(id, "0123456789abcdef") == "" {
+			return ""
+		}
+	}
+	name, _ := os.Hostname()
+	clean := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, name)
+	return fmt.Sprintf("host_id: demo-%.64s\n", clean)
 }
 
 // findAgent locates the plumbline-agent binary.
