@@ -136,8 +136,8 @@ type DriftKind string
 // Drift event kinds.
 const (
 	DriftRegressed DriftKind = "regressed" // PASS→FAIL (any non-FAIL, non-ERROR → FAIL)
-	DriftResolved  DriftKind = "resolved"  // FAIL→PASS (FAIL → any non-FAIL, non-ERROR)
-	DriftChanged   DriftKind = "changed"   // same status, different evidence
+	DriftResolved  DriftKind = "resolved"  // FAIL→PASS only
+	DriftChanged   DriftKind = "changed"   // same status, different evidence; or FAIL→SKIPPED/N/A, or among PASS, SKIPPED, N/A
 	DriftErrored   DriftKind = "errored"   // any → ERROR
 	DriftRecovered DriftKind = "recovered" // ERROR → any
 	DriftAdded     DriftKind = "added"     // check entered the baseline

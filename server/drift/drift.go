@@ -96,8 +96,14 @@ func appendString(b []byte, s string) []byte {
 // Kind is the drift kind of a status change of one check. ERROR is its
 // own axis: entering it is errored and leaving it is recovered, whatever
 // the other side, so an undecidable check never reads as a regression or a
-// fix. ok is false when the status did not change; the caller then
-// compares fingerprints (a different fingerprint is DriftChanged).
+// fix. Any move into FAIL is regressed, because a new deviation must not
+// hide from someone watching regressions; only FAIL→PASS is resolved,
+// because FAIL→SKIPPED or FAIL→NOT_APPLICABLE closes the deviation without
+// fixing anything (a skip added to the baseline, a package removed) and an
+// auditor reading "resolved" would believe otherwise: those, and moves
+// among PASS, SKIPPED and NOT_APPLICABLE, are changed, with both statuses
+// in the event. ok is false when the status did not change; the caller
+// then compares fingerprints (a different fingerprint is DriftChanged).
 func Kind(from, to checks.Status) (report.DriftKind, bool) {
 	switch {
 	case from == to:
@@ -108,7 +114,7 @@ func Kind(from, to checks.Status) (report.DriftKind, bool) {
 		return report.DriftRecovered, true
 	case to == checks.StatusFail:
 		return report.DriftRegressed, true
-	case from == checks.StatusFail:
+	case from == checks.StatusFail && to == checks.StatusPass:
 		return report.DriftResolved, true
 	default:
 		return report.DriftChanged, true

@@ -40,8 +40,8 @@ func TestKind(t *testing.T) {
 		{fail, pass, want{report.DriftResolved, true}},
 		{fail, fail, none},
 		{fail, errS, want{report.DriftErrored, true}},
-		{fail, na, want{report.DriftResolved, true}},
-		{fail, skip, want{report.DriftResolved, true}},
+		{fail, na, want{report.DriftChanged, true}},
+		{fail, skip, want{report.DriftChanged, true}},
 
 		{errS, pass, want{report.DriftRecovered, true}},
 		{errS, fail, want{report.DriftRecovered, true}},
@@ -230,7 +230,7 @@ func TestCompare(t *testing.T) {
 			name: "FAIL to NOT_APPLICABLE is resolved",
 			prev: []checks.Result{res("a", fail, high, "bad")},
 			next: []checks.Result{res("a", na, high, "no such package")},
-			want: []report.DriftEvent{event(report.DriftResolved, "a", high, fail, na, nil, nil, "no such package")},
+			want: []report.DriftEvent{event(report.DriftChanged, "a", high, fail, na, nil, nil, "no such package")},
 		},
 		{
 			name: "FAIL to ERROR is errored, not resolved",
