@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -213,7 +214,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 	if err := dec.Decode(v); err != nil {
 		return bodyError(err)
 	}
-	if dec.More() {
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		return &httpError{status: http.StatusBadRequest, msg: "request body has data after the JSON object"}
 	}
 	return nil

@@ -137,6 +137,8 @@ func TestReadEndpoints(t *testing.T) {
 		{"/api/v1/drift?since=30m", wantDrift(6, "stale")},
 		{"/api/v1/drift?since=2025-03-01T12:05:00Z", wantDrift(6, "stale", "regressed", "errored")},
 		{"/api/v1/drift?after_id=4", wantDrift(6, "stale", "regressed")},
+		// Tailing from the start gives the oldest events, not the newest.
+		{"/api/v1/drift?after_id=0&limit=2", wantDrift(2, "new_host", "new_host")},
 		{"/api/v1/drift?before_id=3", wantDrift(2, "new_host", "new_host")},
 		{"/api/v1/waivers", func(t *testing.T, r response) {
 			if r.status != http.StatusOK || strings.TrimSpace(string(r.body)) != `{"waivers":[]}` {
@@ -236,6 +238,15 @@ func TestBadRequests(t *testing.T) {
 		{"GET", "/api/v1/drift?before_id=x", "", 400, "before_id"},
 		{"GET", "/api/v1/rejected?limit=0", "", 400, "limit"},
 		{"GET", "/api/v1/drift?host=%zz", "", 400, ""},
+		// Given but empty must not mean "the whole fleet".
+		{"GET", "/api/v1/deviations?host=", "", 400, "host"},
+		{"GET", "/api/v1/hosts?group=", "", 400, "group"},
+		{"GET", "/api/v1/drift?kind=", "", 400, "kind"},
+		{"GET", "/api/v1/drift?since=", "", 400, "since"},
+		{"GET", "/api/v1/drift?check=", "", 400, "check"},
+		{"GET", "/api/v1/drift?after_id=", "", 400, "after_id"},
+		{"POST", "/api/v1/scan", `{"all":true}}`, 400, ""},
+		{"POST", "/api/v1/scan", `{"all":true}]`, 400, ""},
 		{"GET", "/api/v1/nothing", "", 404, ""},
 		{"GET", "/nothing", "", 404, ""},
 		{"DELETE", "/api/v1/hosts", "", 405, ""},
@@ -397,6 +408,8 @@ func TestWaiverValidation(t *testing.T) {
 		{"bad expiry", `{` + ok + `,"expires":"tomorrow"}`, 400, "expires"},
 		{"bad duration", `{` + ok + `,"for":"a month"}`, 400, "for"},
 		{"negative duration", `{` + ok + `,"for":"-1h"}`, 400, "for"},
+		{"far-future expiry", `{` + ok + `,"expires":"9999-01-01T00:00:00Z"}`, 400, "expires"},
+		{"endless duration", `{` + ok + `,"for":"1000000h"}`, 400, "for"},
 		{"no owner", `{"host_id":"web-1","check_id":"pwd.max_days","reason":"r","for":"1h"}`, 400, "owner"},
 		{"blank reason", `{"host_id":"web-1","check_id":"pwd.max_days","owner":"a","reason":"  ","for":"1h"}`, 400, "reason"},
 		{"no check", `{"host_id":"web-1","owner":"a","reason":"r","for":"1h"}`, 400, "check_id"},
@@ -458,6 +471,10 @@ func TestScanEndpoints(t *testing.T) {
 		if r.status != 200 || rep.Accepted || rep.Reason != "bad request: eof" {
 			t.Fatalf("scan refusing = %d %+v", r.status, rep)
 		}
+	})
+	t.Run("unknown host", func(t *testing.T) {
+		// A typo is a 404, not an outage a script would retry forever.
+		do(t, "POST", f.URL+"/api/v1/hosts/web-9/scan", "").wantError(t, http.StatusNotFound, "id")
 	})
 	t.Run("agent not connected", func(t *testing.T) {
 		e := do(t, "POST", f.URL+"/api/v1/hosts/web-2/scan", "").wantError(t, http.StatusServiceUnavailable, "")

@@ -110,7 +110,9 @@ func (s *server) drift(w http.ResponseWriter, r *http.Request) error {
 	if f.CheckID, err = q.checkID("check"); err != nil {
 		return err
 	}
-	if k := q.str("kind"); k != "" {
+	if k, ok, err := q.value("kind"); err != nil {
+		return err
+	} else if ok {
 		if f.Kind, err = report.ParseDriftKind(k); err != nil {
 			return badParam("kind", "%v", err)
 		}
@@ -118,10 +120,10 @@ func (s *server) drift(w http.ResponseWriter, r *http.Request) error {
 	if f.Since, err = q.since("since", s.o.Now()); err != nil {
 		return err
 	}
-	if f.AfterID, err = q.id("after_id"); err != nil {
+	if f.AfterID, f.Tail, err = q.id("after_id"); err != nil {
 		return err
 	}
-	if f.BeforeID, err = q.id("before_id"); err != nil {
+	if f.BeforeID, _, err = q.id("before_id"); err != nil {
 		return err
 	}
 	if f.Limit, err = q.limit("limit", store.DefaultDriftLimit); err != nil {

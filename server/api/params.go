@@ -43,7 +43,19 @@ func parseQuery(r *http.Request, known ...string) (query, error) {
 	return query{v: v}, nil
 }
 
-func (q query) str(name string) string { return q.v.Get(name) }
+// value returns a parameter's value and whether it was given; given but
+// empty ("?host=") is an error, because it would silently widen a listing
+// to the whole fleet.
+func (q query) value(name string) (string, bool, error) {
+	if !q.v.Has(name) {
+		return "", false, nil
+	}
+	s := q.v.Get(name)
+	if s == "" {
+		return "", false, badParam(name, "is empty; leave the parameter out to not filter")
+	}
+	return s, true, nil
+}
 
 // boolean reads a flag: present without a value ("?failing") means true.
 func (q query) boolean(name string) (bool, error) {
@@ -64,9 +76,9 @@ func (q query) boolean(name string) (bool, error) {
 // hostID reads an optional host id, validated so that a malformed one is
 // reported rather than matching nothing.
 func (q query) hostID(name string) (string, error) {
-	s := q.v.Get(name)
-	if s == "" {
-		return "", nil
+	s, ok, err := q.value(name)
+	if !ok {
+		return "", err
 	}
 	if err := report.ValidHostID(s); err != nil {
 		return "", badParam(name, "%v", err)
@@ -76,9 +88,9 @@ func (q query) hostID(name string) (string, error) {
 
 // group reads an optional agent group.
 func (q query) group(name string) (string, error) {
-	s := q.v.Get(name)
-	if s == "" {
-		return "", nil
+	s, ok, err := q.value(name)
+	if !ok {
+		return "", err
 	}
 	if err := report.ValidGroup(s); err != nil {
 		return "", badParam(name, "%v", err)
@@ -99,25 +111,26 @@ func (q query) limit(name string, def int) (int, error) {
 	return n, nil
 }
 
-// id reads an optional non-negative event id.
-func (q query) id(name string) (int64, error) {
-	s := q.v.Get(name)
-	if s == "" {
-		return 0, nil
+// id reads an optional non-negative event id; given says it was present
+// (after_id=0 means "from the first event", not "not given").
+func (q query) id(name string) (n int64, given bool, err error) {
+	s, ok, err := q.value(name)
+	if !ok {
+		return 0, false, err
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, badParam(name, "%q is not a non-negative integer", s)
+	n, perr := strconv.ParseInt(s, 10, 64)
+	if perr != nil || n < 0 {
+		return 0, false, badParam(name, "%q is not a non-negative integer", s)
 	}
-	return n, nil
+	return n, true, nil
 }
 
 // since reads a point in time: RFC 3339, or a Go duration meaning that
 // long before now ("24h").
 func (q query) since(name string, now time.Time) (time.Time, error) {
-	s := q.v.Get(name)
-	if s == "" {
-		return time.Time{}, nil
+	s, ok, err := q.value(name)
+	if !ok {
+		return time.Time{}, err
 	}
 	return parseSince(name, s, now)
 }
@@ -128,7 +141,7 @@ func parseSince(name, s string, now time.Time) (time.Time, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return time.Time{}, badParam(name, "%q is neither an RFC 3339 time (2006-01-02T15:04:05Z) nor a duration (24h)", s)
+		return time.Time{}, badParam(name, "%q is neither an RFC 3339 time (2006-01-02T15:04:05Z; encode + as %%2B) nor a duration (24h)", s)
 	}
 	if d < 0 {
 		return time.Time{}, badParam(name, "duration %q is negative; it means that long ago", s)
@@ -171,9 +184,9 @@ func checkID(field, s string) error {
 }
 
 func (q query) checkID(name string) (string, error) {
-	s := q.v.Get(name)
-	if s == "" {
-		return "", nil
+	s, ok, err := q.value(name)
+	if !ok {
+		return "", err
 	}
 	if err := checkID(name, s); err != nil {
 		return "", err

@@ -36,6 +36,14 @@ func (s *server) scanHost(w http.ResponseWriter, r *http.Request) error {
 	}
 	rep, err := s.o.Scans.ScanHost(r.Context(), id, s.reason(r, req.Reason))
 	if err != nil {
+		// No agent answers and the host never reported: most likely a
+		// typo, which a retrying script must not take for an outage.
+		if errors.Is(err, command.ErrNotConnected) {
+			if _, herr := s.o.Store.Host(r.Context(), id); errors.Is(herr, store.ErrNotFound) {
+				return &httpError{status: http.StatusNotFound, field: "id",
+					msg: fmt.Sprintf("no host %q has reported, and no agent answers for it", id)}
+			}
+		}
 		return scanError(r, err)
 	}
 	writeJSON(w, http.StatusOK, rep)

@@ -80,6 +80,9 @@ func (req WaiverRequest) waiver(now time.Time) (store.Waiver, error) {
 		if !t.After(now) {
 			return store.Waiver{}, badParam("expires", "%s is not in the future", req.Expires)
 		}
+		if t.After(now.AddDate(10, 0, 0)) {
+			return store.Waiver{}, badParam("expires", "%s is more than 10 years away; a waiver must end", req.Expires)
+		}
 		expires = t
 	case req.For != "":
 		d, err := time.ParseDuration(req.For)
@@ -88,6 +91,9 @@ func (req WaiverRequest) waiver(now time.Time) (store.Waiver, error) {
 		}
 		if d <= 0 {
 			return store.Waiver{}, badParam("for", "%s is not a positive duration", req.For)
+		}
+		if d > 10*365*24*time.Hour {
+			return store.Waiver{}, badParam("for", "%s is more than 10 years; a waiver must end", req.For)
 		}
 		expires = now.Add(d)
 	default:

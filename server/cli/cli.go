@@ -212,6 +212,17 @@ func (r *Runner) parse(c *command, args []string, stderr io.Writer) (*invocation
 		inv.args = append(inv.args, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
+	// A flag given with an empty value ("--group $G" with G unset) would
+	// silently widen the listing to the whole fleet.
+	var empty string
+	fs.Visit(func(f *flag.Flag) {
+		if empty == "" && f.Value.String() == "" {
+			empty = f.Name
+		}
+	})
+	if empty != "" {
+		return nil, nil, fmt.Errorf("--%s is empty", empty)
+	}
 	if len(inv.args) != c.args {
 		switch {
 		case c.args == 0:

@@ -144,6 +144,9 @@ func TestViews(t *testing.T) {
 		{args: []string{"host", "web-1", "web-2"}, code: 1, stderr: `unexpected argument "web-2"`},
 		{args: []string{"hosts", "extra"}, code: 1, stderr: `unexpected argument "extra"`},
 		{args: []string{"hosts", "--bogus"}, code: 1, stderr: "flag provided but not defined: -bogus"},
+		// "--group $G" with G unset must not list the whole fleet.
+		{args: []string{"hosts", "--failing", "--group", ""}, code: 1, stderr: "--group is empty"},
+		{args: []string{"drift", "--host="}, code: 1, stderr: "--host is empty"},
 		{args: []string{"hosts", "--group", "a.b"}, code: 1, stderr: "plumbline hosts: --group: group \"a.b\""},
 		{args: []string{"drift", "--kind", "broken"}, code: 1, stderr: "plumbline drift: --kind: unknown drift kind \"broken\""},
 		{args: []string{"drift", "--since", "yesterday"}, code: 1, stderr: "plumbline drift: --since: \"yesterday\" is neither"},

@@ -15,11 +15,21 @@ func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 }
 
-// row writes one table row, keeping tabs and newlines in values from
-// breaking the columns.
+// row writes one table row. Values come from agents and from files on
+// scanned hosts: tabs and newlines would break the columns, and terminal
+// escape sequences could rewrite what the operator sees (a FAIL shown as
+// PASS), so every control character becomes a space or "?".
 func row(tw io.Writer, cells ...string) {
 	for i, c := range cells {
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
+		cells[i] = strings.Map(func(r rune) rune {
+			switch {
+			case r == '\t' || r == '\n' || r == '\r':
+				return ' '
+			case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+				return '?'
+			}
+			return r
+		}, c)
 	}
 	fmt.Fprintln(tw, strings.Join(cells, "\t"))
 }

@@ -467,8 +467,9 @@ func (s *Store) drift(ctx context.Context, f DriftFilter) ([]report.DriftEvent, 
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
+	tail := f.AfterID > 0 || f.Tail
 	order := " ORDER BY id DESC"
-	if f.AfterID > 0 {
+	if tail {
 		order = " ORDER BY id ASC"
 	}
 	rows, err := s.r.QueryContext(ctx, q+order+" LIMIT ?", append(args, limit)...)
@@ -504,7 +505,7 @@ func (s *Store) drift(ctx context.Context, f DriftFilter) ([]report.DriftEvent, 
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if f.AfterID > 0 {
+	if tail {
 		slices.Reverse(out)
 	}
 	return out, nil

@@ -167,6 +167,10 @@ type DriftFilter struct {
 	Since           time.Time
 	// AfterID returns events with a larger id (for paging and tailing).
 	AfterID int64
+	// Tail returns the oldest Limit events after AfterID (still newest
+	// first), so that a client following the log from AfterID 0 skips
+	// nothing. It is implied by AfterID > 0.
+	Tail bool
 	// BeforeID returns events with a smaller id (for paging back from the
 	// oldest event of a previous page).
 	BeforeID int64
