@@ -41,7 +41,7 @@ type Options struct {
 	// RetryDelay [5s] is how long NATS waits before redelivering a batch
 	// the store could not take (disk full, read-only).
 	RetryDelay time.Duration
-	// MaxBatchBytes [256 MiB] bounds the memory of one batch: the batch
+	// MaxBatchBytes [512 MiB] bounds the memory of one batch: the batch
 	// holds at most MaxBatchBytes / MaxReportBytes messages (and Batch),
 	// so that even reports all at the size limit fit.
 	MaxBatchBytes int
@@ -87,7 +87,7 @@ func New(o Options) (*Ingester, error) {
 		o.MaxReportBytes = report.MaxSize
 	}
 	if o.MaxBatchBytes <= 0 {
-		o.MaxBatchBytes = 256 << 20
+		o.MaxBatchBytes = 512 << 20
 	}
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = 5 * time.Second
