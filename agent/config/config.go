@@ -118,13 +118,7 @@ func Default() Agent {
 // PLUMBLINE_CONFIG, else DefaultPath. explicit is false only for the
 // default, which may be absent.
 func Path(flag string, env []string) (path string, explicit bool) {
-	if flag != "" {
-		return flag, true
-	}
-	if p := settings.Getenv(env, EnvConfig); p != "" {
-		return p, true
-	}
-	return DefaultPath, false
+	return settings.Path(flag, env, EnvConfig, DefaultPath)
 }
 
 // Load reads the configuration: defaults, then the file at path, then the

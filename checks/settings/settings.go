@@ -585,3 +585,16 @@ func Getenv(env []string, name string) string {
 func EnvName(prefix, key string) string {
 	return prefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
+
+// Path picks a configuration file: the flag's value, else the variable
+// envVar of env, else def. explicit is false only for def, which may be
+// absent.
+func Path(flag string, env []string, envVar, def string) (path string, explicit bool) {
+	if flag != "" {
+		return flag, true
+	}
+	if p := Getenv(env, envVar); p != "" {
+		return p, true
+	}
+	return def, false
+}
