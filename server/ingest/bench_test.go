@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/plumbline/plumbline/checks"
 	"github.com/plumbline/plumbline/checks/report"
 	"github.com/plumbline/plumbline/checks/report/reporttest"
-	"github.com/plumbline/plumbline/server/natsd"
 	"github.com/plumbline/plumbline/server/store"
 )
 
@@ -33,25 +31,7 @@ type benchRig struct {
 func newBenchRig(b *testing.B) *benchRig {
 	b.Helper()
 	ctx := context.Background()
-	ns, err := natsd.Start(ctx, natsd.Options{Listen: "127.0.0.1:-1", StoreDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	st, err := natsd.EnsureStream(ctx, js, natsd.StreamOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cons, err := natsd.EnsureConsumer(ctx, st, natsd.ConsumerOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	nc, js, _, cons := startStream(b)
 	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "plumbline.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,33 @@ type rig struct {
 	events []report.DriftEvent
 }
 
+// startStream starts a real embedded NATS with the report stream and its
+// consumer, all stopped when tb ends.
+func startStream(tb testing.TB) (*nats.Conn, jetstream.JetStream, jetstream.Stream, jetstream.Consumer) {
+	tb.Helper()
+	ctx := context.Background()
+	ns, err := natsd.Start(ctx, natsd.Options{Listen: "127.0.0.1:-1", StoreDir: tb.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(ns.Shutdown)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	st, err := natsd.EnsureStream(ctx, js, natsd.StreamOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cons, err := natsd.EnsureConsumer(ctx, st, natsd.ConsumerOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return nc, js, st, cons
+}
+
 func newRig(t *testing.T, dbPath string, mod func(*Options)) *rig {
 	t.Helper()
 	return newRigStore(t, dbPath, store.Options{}, mod)
@@ -46,25 +74,7 @@ func newRig(t *testing.T, dbPath string, mod func(*Options)) *rig {
 func newRigStore(t *testing.T, dbPath string, so store.Options, mod func(*Options)) *rig {
 	t.Helper()
 	ctx := context.Background()
-	ns, err := natsd.Start(ctx, natsd.Options{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	st, err := natsd.EnsureStream(ctx, js, natsd.StreamOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := natsd.EnsureConsumer(ctx, st, natsd.ConsumerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js, st, cons := startStream(t)
 	if dbPath == "" {
 		dbPath = filepath.Join(t.TempDir(), "plumbline.db")
 	}
