@@ -69,7 +69,6 @@ type Ingester struct {
 	mu       sync.Mutex
 	lastErr  error // the store's last failure, cleared by a stored batch
 	fetchErr error // why fetching fails, cleared by a good fetch
-	lastOK   time.Time
 }
 
 // New checks the options.
@@ -233,10 +232,6 @@ type pending struct {
 	pub time.Time
 }
 
-// Process applies one batch of messages (exported for tests and
-// benchmarks that drive the consumer themselves).
-func (in *Ingester) Process(ctx context.Context, msgs []jetstream.Msg) { in.process(ctx, msgs) }
-
 func (in *Ingester) process(ctx context.Context, msgs []jetstream.Msg) {
 	// Decoding dominates ingest CPU: spread it over the cores, keeping
 	// the batch's order for the store.
@@ -313,9 +308,6 @@ func (in *Ingester) retryLater(ps []pending, err error) {
 func (in *Ingester) setErr(err error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if err == nil {
-		in.lastOK = in.o.Now()
-	}
 	in.lastErr = err
 }
 

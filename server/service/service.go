@@ -258,9 +258,6 @@ func (s *Service) Store() *store.Store { return s.store }
 // Ingest is the server's ingester (for its counters).
 func (s *Service) Ingest() *ingest.Ingester { return s.ingest }
 
-// Heartbeats is the heartbeat collector.
-func (s *Service) Heartbeats() *ingest.Heartbeats { return s.hb }
-
 // Close stops everything, letting a batch in flight finish.
 func (s *Service) Close() {
 	if s.http != nil {
