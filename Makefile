@@ -6,18 +6,50 @@ BIN      := $(CURDIR)/bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/plumbline/plumbline/agent/scan.Version=$(VERSION) -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build test lint bench demo demo-serve golden clean
+.PHONY: all build plugins test lint bench demo demo-serve golden clean proto
 
 all: build
 
-build:
+FIRST_PARTY_PLUGINS := sudo password dlp diskcrypt
+
+build: plugins
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/plumbline-agent ./agent/cmd/plumbline-agent
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/plumbline ./server/cmd/plumbline
+
+# plugins: the first-party check families as standalone plugin binaries in
+# bin/plugins, with their pins in bin/plugins/plugins.lock. The agent links
+# the same families in; these let them run out of process:
+#   plumbline-agent scan --plugin-dir bin/plugins
+plugins:
+	@mkdir -p $(BIN)/plugins && chmod 0755 $(BIN)/plugins
+	for p in $(FIRST_PARTY_PLUGINS); do \
+		$(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o $(BIN)/plugins/$$p ./plugins/firstparty/$$p || exit 1; \
+	done
+	cd $(BIN)/plugins && sha256sum $(FIRST_PARTY_PLUGINS) > plugins.lock
 
 # test: formatting, vet, staticcheck, then every test with the race detector.
 test: lint
 	$(GO) test -race -count=1 ./...
+
+# proto: regenerates plugins/pluginpb from the plugin contract. The generated
+# code is committed, so only changing the .proto needs this; protoc comes from
+# Debian's protobuf-compiler package, the Go generators are pinned.
+proto: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
+	@command -v protoc >/dev/null || { command -v apt-get >/dev/null && apt-get install -y protobuf-compiler; } || { echo "protoc is needed: install Debian's protobuf-compiler"; exit 1; }
+	PATH=$(BIN):$$PATH protoc -I plugins/proto \
+		--go_out=plugins/pluginpb --go_opt=paths=source_relative --go_opt=Mplumbline/plugin/v1/plugin.proto=github.com/plumbline/plumbline/plugins/pluginpb \
+		--go-grpc_out=plugins/pluginpb --go-grpc_opt=paths=source_relative --go-grpc_opt=Mplumbline/plugin/v1/plugin.proto=github.com/plumbline/plumbline/plugins/pluginpb \
+		plumbline/plugin/v1/plugin.proto
+	mv plugins/pluginpb/plumbline/plugin/v1/*.go plugins/pluginpb/ && rm -r plugins/pluginpb/plumbline
+
+$(BIN)/protoc-gen-go:
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+
+$(BIN)/protoc-gen-go-grpc:
+	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -32,12 +64,15 @@ lint: $(BIN)/staticcheck
 #   checks/agent: scan time per host; server/store, server/natsd: storage and
 #   NATS primitives; server/ingest: ingest throughput (reports of 150 results
 #   into SQLite) and publish-to-flagged latency at 500 reports/s;
-#   server/cmd/plumbline: the agent daemon's idle memory.
+#   server/cmd/plumbline: the agent daemon's idle memory;
+#   plugins/firstparty: per-plugin overhead (verify + launch + describe + run
+#   + kill, and peak RSS) and the four families linked in vs as plugins.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./checks/... ./agent/...
 	$(GO) test -run '^$$' -bench . -count=1 ./server/store ./server/natsd
 	$(GO) test -run '^$$' -bench 'Ingest' -benchtime 5000x -count=1 ./server/ingest
 	$(GO) test -run '^$$' -bench 'PublishToFlagged' -benchtime 5000x -count=1 ./server/ingest
+	$(GO) test -run '^$$' -bench . -benchtime 30x -count=1 ./plugins/firstparty
 	$(GO) test -run '^$$' -bench 'AgentIdleRSS' -benchtime 1x -count=1 ./server/cmd/plumbline
 
 # demo: a server (embedded NATS + SQLite in ./demo) and a real agent daemon

@@ -26,6 +26,14 @@ type ParamValidator interface {
 	ValidateParams(p Params) error
 }
 
+// Unavailable is implemented by a stand-in for a check whose provider (a
+// plugin that failed to start) is missing: a baseline naming it still
+// loads, with its parameters unchecked, and the check reports ERROR with
+// the reason instead of the scan refusing to run.
+type Unavailable interface {
+	Unavailable() error
+}
+
 // Status is the outcome of one check.
 type Status int
 

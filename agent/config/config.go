@@ -45,6 +45,7 @@ type Agent struct {
 	Heartbeat Heartbeat    `yaml:"heartbeat"`
 	Spool     Spool        `yaml:"spool"`
 	Identity  Identity     `yaml:"identity"`
+	Plugins   Plugins      `yaml:"plugins"`
 	Log       settings.Log `yaml:"log"`
 }
 
@@ -79,6 +80,17 @@ type Spool struct {
 	MaxReports int           `yaml:"max_reports" doc:"most reports kept in the spool; the oldest are dropped beyond it"`
 }
 
+// Plugins says which plugin binaries run and within what bounds. A plugin
+// runs only when its sha256 is pinned in the lock file; each check's
+// deadline is scan.check_timeout.
+type Plugins struct {
+	Dir          string        `yaml:"dir" doc:"directory of plugin binaries (a plugin's file name is its name); it and every binary must not be writable by group or others. When neither it nor lock_file exists, no plugins run"`
+	LockFile     string        `yaml:"lock_file" doc:"the pins: sha256 of each plugin binary in sha256sum's format, one \"<sha256>  <name>\" per line (cd DIR && sha256sum NAME >> LOCK_FILE); only pinned plugins are launched"`
+	Budget       time.Duration `yaml:"budget" doc:"longest a plugin may take in one scan, from launch to its last result; then it is stopped and killed and its unfinished checks report ERROR"`
+	StartTimeout time.Duration `yaml:"start_timeout" doc:"how long a plugin has to start and describe itself"`
+	OutputBytes  settings.Size `yaml:"output_bytes" doc:"how much of each plugin's stdout and stderr is kept (the last lines go into the ERROR of a crashed plugin's checks)"`
+}
+
 // Identity says where the host id comes from when host_id is not set.
 type Identity struct {
 	ECSMetadata        bool          `yaml:"ecs_metadata" doc:"ask the Alibaba Cloud ECS metadata service for the instance id (live host only); else, or when it does not answer, /etc/machine-id is the host id"`
@@ -109,6 +121,13 @@ func Default() Agent {
 			ECSMetadata:        true,
 			ECSMetadataURL:     "http://100.100.100.200",
 			ECSMetadataTimeout: time.Second,
+		},
+		Plugins: Plugins{
+			Dir:          "/usr/lib/plumbline/plugins",
+			LockFile:     "/etc/plumbline/plugins.lock",
+			Budget:       60 * time.Second,
+			StartTimeout: 10 * time.Second,
+			OutputBytes:  64 << 10,
 		},
 		Log: settings.DefaultLog(),
 	}
@@ -190,6 +209,20 @@ func (a *Agent) Validate() error {
 			errs.Addf("identity.ecs_metadata_url", "%v", err)
 		}
 		positive(&errs, "identity.ecs_metadata_timeout", a.Identity.ECSMetadataTimeout)
+	}
+
+	if a.Plugins.Dir != "" && !filepath.IsAbs(a.Plugins.Dir) {
+		errs.Addf("plugins.dir", "want an absolute directory, got %q", a.Plugins.Dir)
+	}
+	if a.Plugins.LockFile != "" && !filepath.IsAbs(a.Plugins.LockFile) {
+		errs.Addf("plugins.lock_file", "want an absolute path, got %q", a.Plugins.LockFile)
+	}
+	if a.Plugins.Budget < time.Second {
+		errs.Addf("plugins.budget", "at least 1s, got %s", settings.FormatDuration(a.Plugins.Budget))
+	}
+	positive(&errs, "plugins.start_timeout", a.Plugins.StartTimeout)
+	if a.Plugins.OutputBytes < 1<<10 {
+		errs.Addf("plugins.output_bytes", "at least 1KiB, got %s", a.Plugins.OutputBytes)
 	}
 
 	a.Log.Validate(&errs, "log")

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/plumbline/plumbline/checks/hostfs"
 	"github.com/plumbline/plumbline/checks/osrelease"
 	"github.com/plumbline/plumbline/checks/report"
+	"github.com/plumbline/plumbline/plugins/loader"
 )
 
 // Version is the agent version stamped into reports; set by the linker.
@@ -43,6 +45,13 @@ type Options struct {
 	// Sequence numbers the report for this host (the daemon increments it).
 	Sequence     uint64
 	CheckTimeout time.Duration
+	// Plugins, when set, are launched for this scan: their checks run with
+	// the baseline's (a pinned plugin whose name is a built-in family's
+	// replaces it), and the report lists them.
+	Plugins *loader.Config
+	// Catalog, when non-nil, receives the metadata of every check of the
+	// scan, plugins' included, for renderers that need more than results.
+	Catalog map[string]checks.Meta
 }
 
 // Notes are things the user should know about a scan that are not results,
@@ -60,16 +69,37 @@ func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
 		return nil, nil, err
 	}
 	var notes Notes
-	b, note, err := ResolveBaseline(ctx, h, opts.Baseline)
+	lookup := checks.Lookup
+	var sess *loader.Session
+	if opts.Plugins != nil {
+		cfg := *opts.Plugins
+		if cfg.CheckTimeout <= 0 {
+			cfg.CheckTimeout = opts.CheckTimeout
+		}
+		if sess, err = loader.Open(ctx, cfg, h); err != nil {
+			return nil, nil, err
+		}
+		defer sess.Close()
+		lookup = PluginLookup(sess)
+	}
+	b, note, err := ResolveBaseline(ctx, h, opts.Baseline, lookup)
 	if err != nil {
 		return nil, nil, err
 	}
 	if note != "" {
 		notes = append(notes, note)
 	}
+	if sess != nil {
+		b = withPluginChecks(b, sess)
+	}
 	entries, err := engine.Select(b, opts.Only)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.Catalog != nil {
+		for _, e := range entries {
+			opts.Catalog[e.Check.Meta().ID] = e.Check.Meta()
+		}
 	}
 	var id report.Identity
 	if opts.Identity != nil {
@@ -107,7 +137,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
 		Host:       id,
 		Facts:      fr.f,
 		Baseline:   report.BaselineRef{Name: b.Name, Version: b.Version, SHA256: b.SHA256, Source: b.Source},
-		Plugins:    []report.PluginRef{},
+		Plugins:    pluginRefs(sess),
 		StartedAt:  started.UTC(),
 		FinishedAt: time.Now().UTC(),
 		Summary:    report.Summarize(results),
@@ -121,24 +151,72 @@ func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
 	return r, notes, nil
 }
 
+// PluginLookup resolves check ids to the session's plugin checks first (a
+// plugin owns its name's id namespace, replacing a built-in family of that
+// name), then to the built-in checks.
+func PluginLookup(sess *loader.Session) baseline.Lookup {
+	return func(id string) (checks.Check, bool) {
+		if c, ok := sess.Lookup(id); ok {
+			return c, true
+		}
+		if sess.Owns(id) {
+			return nil, false
+		}
+		return checks.Lookup(id)
+	}
+}
+
+func pluginRefs(s *loader.Session) []report.PluginRef {
+	if s == nil {
+		return []report.PluginRef{}
+	}
+	return s.Refs()
+}
+
+// withPluginChecks adds every plugin check the baseline does not name, with
+// its default parameters: installing and pinning a plugin is enough to run
+// its checks, and a baseline entry (params, severity, skip) refines them.
+func withPluginChecks(b *baseline.Baseline, s *loader.Session) *baseline.Baseline {
+	named := map[string]bool{}
+	for _, e := range b.Entries {
+		named[e.Check.Meta().ID] = true
+	}
+	out := *b
+	out.Entries = slices.Clone(b.Entries)
+	for _, c := range s.Checks() {
+		m := c.Meta()
+		if named[m.ID] {
+			continue
+		}
+		p, err := checks.Resolve(m.Params, nil)
+		if err != nil {
+			// The loader validated the defaults; a stand-in has none.
+			p = checks.Params{}
+		}
+		out.Entries = append(out.Entries, baseline.Entry{Check: c, Params: p, Severity: m.Severity})
+	}
+	return &out
+}
+
 // ResolveBaseline loads the baseline named by spec: a file when spec names
 // an existing file or ends in .yaml/.yml, a built-in name otherwise, or the
-// built-in for the host's os-release when spec is empty.
-func ResolveBaseline(ctx context.Context, h checks.Host, spec string) (*baseline.Baseline, string, error) {
+// built-in for the host's os-release when spec is empty. lookup resolves
+// check ids (nil: the built-in checks).
+func ResolveBaseline(ctx context.Context, h checks.Host, spec string, lookup baseline.Lookup) (*baseline.Baseline, string, error) {
 	if spec == "" {
 		info, err := osrelease.Read(ctx, h)
 		if err != nil {
 			return nil, "", fmt.Errorf("pick a baseline: %w (name one with --baseline)", err)
 		}
 		name, note := baseline.ForPlatform(info.ID, info.IDLike, info.VersionID)
-		b, err := baseline.Builtin(name)
+		b, err := baseline.BuiltinWith(name, lookup)
 		return b, note, err
 	}
 	if _, err := os.Stat(spec); err == nil || strings.HasSuffix(spec, ".yaml") || strings.HasSuffix(spec, ".yml") || strings.Contains(spec, "/") {
-		b, err := baseline.LoadFile(spec, nil)
+		b, err := baseline.LoadFile(spec, lookup)
 		return b, "", err
 	}
-	b, err := baseline.Builtin(spec)
+	b, err := baseline.BuiltinWith(spec, lookup)
 	return b, "", err
 }
 

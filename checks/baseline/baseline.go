@@ -315,6 +315,11 @@ func (p *parser) finishEntry(e Entry, idNode *yaml.Node, id string, paramsNode, 
 			lines[k.Value] = k
 		}
 	}
+	if _, ok := c.(checks.Unavailable); ok {
+		// Its parameters are unknown; the check reports ERROR anyway.
+		e.Params = overrides
+		return e, true
+	}
 	before := len(p.errs)
 	// Resolve each override alone first so each bad one is reported at
 	// its own line, then all together.
@@ -383,13 +388,17 @@ func yamlErrLine(err error) int {
 var builtinFS embed.FS
 
 // Builtin returns the built-in baseline with the name (e.g. "debian-12").
-func Builtin(name string) (*Baseline, error) {
+func Builtin(name string) (*Baseline, error) { return BuiltinWith(name, nil) }
+
+// BuiltinWith is Builtin resolving check ids through lookup (nil: the
+// built-in registry), e.g. to let plugins provide checks.
+func BuiltinWith(name string, lookup Lookup) (*Baseline, error) {
 	file := "builtin/" + name + ".yaml"
 	data, err := builtinFS.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("no built-in baseline %q (built-in: %s)", name, strings.Join(BuiltinNames(), ", "))
 	}
-	return Parse("builtin:"+path.Base(file), data, nil)
+	return Parse("builtin:"+path.Base(file), data, lookup)
 }
 
 // BuiltinNames lists the built-in baselines.

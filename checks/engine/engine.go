@@ -6,10 +6,8 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +19,7 @@ import (
 )
 
 // DefaultCheckTimeout bounds each check.
-const DefaultCheckTimeout = 10 * time.Second
+const DefaultCheckTimeout = checks.DefaultTimeout
 
 // Options tune a run.
 type Options struct {
@@ -61,6 +59,28 @@ func Select(b *baseline.Baseline, only []string) ([]baseline.Entry, error) {
 	return out, nil
 }
 
+// Invocation is one check of a batch handed to a BatchExecutor.
+type Invocation struct {
+	Check   checks.Check
+	Params  checks.Params
+	Timeout time.Duration
+}
+
+// BatchExecutor evaluates checks somewhere else, such as a plugin process,
+// in one batch. RunBatch returns one result per invocation, in order; it
+// turns its own failures (the plugin crashed, timed out) into ERROR results
+// of the checks concerned.
+type BatchExecutor interface {
+	RunBatch(ctx context.Context, h checks.Host, invs []Invocation) []checks.Result
+}
+
+// Batched is implemented by checks whose evaluation belongs to a
+// BatchExecutor: Run gathers them per executor and calls it once, alongside
+// the in-process checks.
+type Batched interface {
+	Executor() BatchExecutor
+}
+
 // Run evaluates entries on h and returns one result per entry, in entry order.
 func Run(ctx context.Context, h checks.Host, entries []baseline.Entry, opts Options) []checks.Result {
 	if opts.CheckTimeout <= 0 {
@@ -72,6 +92,9 @@ func Run(ctx context.Context, h checks.Host, entries []baseline.Entry, opts Opti
 	osInfo, osErr := osrelease.Read(ctx, h)
 
 	results := make([]checks.Result, len(entries))
+	bases := make([]checks.Result, len(entries))
+	batches := map[BatchExecutor][]int{}
+	var order []BatchExecutor
 	sem := make(chan struct{}, opts.Parallelism)
 	var wg sync.WaitGroup
 	for i, e := range entries {
@@ -91,75 +114,71 @@ func Run(ctx context.Context, h checks.Host, entries []baseline.Entry, opts Opti
 			results[i] = fill(base, checks.NotApplicable(fmt.Sprintf("applies to %s; host is %s", strings.Join(meta.Platforms, ", "), osInfo.ID)), 0)
 			continue
 		}
+		if b, ok := e.Check.(Batched); ok {
+			x := b.Executor()
+			if _, seen := batches[x]; !seen {
+				order = append(order, x)
+			}
+			batches[x] = append(batches[x], i)
+			bases[i] = base
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i] = runOne(ctx, h, e, base, opts.CheckTimeout)
+			results[i] = fill(base, checks.Evaluate(ctx, h, e.Check, e.Params, opts.CheckTimeout), -1)
+		}()
+	}
+	// Each executor (plugin) runs its batch alongside the in-process checks;
+	// it does its own waiting, so it takes no parallelism slot.
+	for _, x := range order {
+		idx := batches[x]
+		invs := make([]Invocation, len(idx))
+		for j, i := range idx {
+			invs[j] = Invocation{Check: entries[i].Check, Params: entries[i].Params, Timeout: opts.CheckTimeout}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rs := runBatch(ctx, h, x, invs)
+			for j, i := range idx {
+				results[i] = fill(bases[i], rs[j], -1)
+			}
 		}()
 	}
 	wg.Wait()
 	return results
 }
 
-// runOne runs a check under its deadline. A check that ignores its context
-// is abandoned at the deadline (its goroutine finishes in the background)
-// so that one stuck read cannot hold up the scan.
-func runOne(ctx context.Context, h checks.Host, e baseline.Entry, base checks.Result, timeout time.Duration) checks.Result {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	start := time.Now()
-	done := make(chan checks.Result, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- checks.Errorf("internal error in check: %v\n%s", p, firstFrames(debug.Stack()))
+// runBatch calls an executor, holding it to its contract: one valid result
+// per invocation, and a panic is ERROR for the batch, not a crashed agent.
+func runBatch(ctx context.Context, h checks.Host, x BatchExecutor, invs []Invocation) (rs []checks.Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			rs = make([]checks.Result, len(invs))
+			for j := range rs {
+				rs[j] = checks.Errorf("internal error running the batch: %v", p)
 			}
-		}()
-		done <- e.Check.Run(ctx, h, e.Params)
+		}
 	}()
-	select {
-	case r := <-done:
-		if errors.Is(ctx.Err(), context.Canceled) {
-			r = checks.Errorf("scan cancelled before the check finished")
-		} else if ctx.Err() != nil && r.Status != checks.StatusError {
-			// Finished, but possibly on partial reads after the deadline.
-			r = checks.Errorf("timeout after %s", timeout)
-		}
-		return fill(base, validate(r), time.Since(start))
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return fill(base, checks.Errorf("scan cancelled before the check finished"), time.Since(start))
-		}
-		return fill(base, checks.Errorf("timeout after %s", timeout), time.Since(start))
+	rs = x.RunBatch(ctx, h, invs)
+	if len(rs) != len(invs) {
+		panic(fmt.Sprintf("executor %T returned %d results for %d checks", x, len(rs), len(invs)))
 	}
+	for j := range rs {
+		rs[j] = checks.Validate(rs[j])
+	}
+	return rs
 }
 
-// validate turns results a check should never return into ERROR.
-func validate(r checks.Result) checks.Result {
-	switch r.Status {
-	case checks.StatusPass, checks.StatusFail, checks.StatusError, checks.StatusNotApplicable, checks.StatusSkipped:
-	default:
-		return checks.Errorf("check returned an invalid status %d", int(r.Status))
-	}
-	if r.Status == checks.StatusError && r.Message == "" {
-		r.Message = "check returned ERROR without a reason"
-	}
-	return r
-}
-
+// fill copies an outcome into the entry's result; d < 0 keeps r's duration.
 func fill(base, r checks.Result, d time.Duration) checks.Result {
 	base.Status, base.Message, base.Evidence = r.Status, r.Message, r.Evidence
-	base.Duration = checks.Duration(d)
-	return base
-}
-
-// firstFrames keeps the panic site, not the whole goroutine dump.
-func firstFrames(stack []byte) string {
-	lines := strings.Split(string(stack), "\n")
-	if len(lines) > 12 {
-		lines = lines[:12]
+	base.Duration = r.Duration
+	if d >= 0 {
+		base.Duration = checks.Duration(d)
 	}
-	return strings.Join(lines, "\n")
+	return base
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/plumbline/plumbline/checks"
@@ -66,9 +67,45 @@ var rpmDBDirs = []string{"/var/lib/rpm", "/usr/lib/sysimage/rpm"}
 // ErrNoDatabase means the host has neither a dpkg nor an rpm database.
 var ErrNoDatabase = errors.New("no package database found (looked for " + DpkgStatusPath + " and /var/lib/rpm)")
 
+// Lister is an optional Host capability: a host that lists its packages
+// itself. The plugin SDK's host implements it by asking the agent, so a
+// plugin gets the agent's parsed list instead of copying the whole dpkg
+// status file (or needing rpm) across the process boundary.
+type Lister interface {
+	Packages(ctx context.Context) (*DB, error)
+}
+
 // Read returns the host's installed packages, read once per scan.
 func Read(ctx context.Context, h checks.Host) (*DB, error) {
-	return checks.Memoized(h, "pkgdb", func() (*DB, error) { return read(ctx, h) })
+	return checks.Memoized(h, "pkgdb", func() (*DB, error) {
+		if l, ok := h.(Lister); ok {
+			return l.Packages(ctx)
+		}
+		return read(ctx, h)
+	})
+}
+
+// ReadFrom reads the package database through h's files and commands,
+// never through a Lister: it is what a Lister's server side calls.
+func ReadFrom(ctx context.Context, h checks.Host) (*DB, error) { return read(ctx, h) }
+
+// New builds a database from a list, e.g. one received from the agent.
+func New(format Format, source string, pkgs []Package) *DB {
+	db := &DB{Format: format, Source: source, byName: make(map[string]Package, len(pkgs))}
+	for _, p := range pkgs {
+		db.byName[p.Name] = p
+	}
+	return db
+}
+
+// All returns every installed package, sorted by name.
+func (db *DB) All() []Package {
+	out := make([]Package, 0, len(db.byName))
+	for _, p := range db.byName {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Package) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 func read(ctx context.Context, h checks.Host) (*DB, error) {

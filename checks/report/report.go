@@ -88,6 +88,9 @@ type PluginRef struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	SHA256  string `json:"sha256"`
+	// Error says what went wrong with the plugin in this scan (refused,
+	// crashed, timed out, broke the protocol); its checks are ERROR.
+	Error string `json:"error,omitempty"`
 }
 
 // Summary counts results by status.

@@ -6,6 +6,8 @@
 //	plumbline-agent checks list [--json]
 //	plumbline-agent checks describe ID [--json]
 //	plumbline-agent baselines list
+//	plumbline-agent plugin new NAME [--dir DIR] [--module PATH] [--plumbline-src DIR]
+//	plumbline-agent plugin describe PATH [--json]
 //	plumbline-agent version
 //
 // Exit status of scan, as oscap's: 0 when every check passes (or does not
@@ -50,6 +52,8 @@ Usage:
   plumbline-agent checks list            list every built-in check
   plumbline-agent checks describe ID     show what a check verifies and how to fix it
   plumbline-agent baselines list         list the built-in baselines
+  plumbline-agent plugin new NAME        write a working plugin project to start from
+  plumbline-agent plugin describe PATH   show what a plugin binary provides and its pin
   plumbline-agent version                print the version
 
 Run "plumbline-agent scan -h" for the scan flags.
@@ -73,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdChecks(args[1:], stdout, stderr)
 	case "baselines":
 		err = cmdBaselines(args[1:], stdout)
+	case "plugin":
+		err = cmdPlugin(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "plumbline-agent", agentVersion())
 	case "help", "-h", "--help":

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 
@@ -15,9 +17,11 @@ import (
 	"github.com/plumbline/plumbline/agent/ecs"
 	"github.com/plumbline/plumbline/agent/identity"
 	"github.com/plumbline/plumbline/agent/scan"
+	"github.com/plumbline/plumbline/checks/baseline"
 	"github.com/plumbline/plumbline/checks/hostfs"
 	"github.com/plumbline/plumbline/checks/report"
 	"github.com/plumbline/plumbline/checks/settings"
+	"github.com/plumbline/plumbline/plugins/loader"
 )
 
 const runUsage = `Usage: plumbline-agent run [--config FILE]
@@ -45,14 +49,44 @@ type prepared struct {
 	id       report.Identity
 	baseline string
 	note     string
+	// plugins is nil when no plugins are set up.
+	plugins *loader.Config
+	// pluginProblems are the plugins that were refused or failed to start,
+	// one line each.
+	pluginProblems []string
 }
 
-func prepare(ctx context.Context, cfg *config.Agent, log *slog.Logger) (*prepared, error) {
+// pluginRunDir holds the daemon's plugin sockets and process records.
+func pluginRunDir(cfg *config.Agent) string { return filepath.Join(cfg.DataDir, "plugins-run") }
+
+// prepare resolves and checks what a scan needs. Plugins are launched once
+// (in runDir) so that a baseline naming their checks resolves and a broken
+// plugin is reported before the first scan.
+func prepare(ctx context.Context, cfg *config.Agent, runDir string, log *slog.Logger) (*prepared, error) {
 	h, err := hostfs.New(hostfs.Options{Root: cfg.Scan.Root})
 	if err != nil {
 		return nil, fmt.Errorf("scan.root: %w", err)
 	}
-	b, note, err := scan.ResolveBaseline(ctx, h, cfg.Scan.Baseline)
+	pc, err := pluginConfig(cfg.Plugins, cfg.Scan.CheckTimeout, runDir, log)
+	if err != nil {
+		return nil, err
+	}
+	var lookup baseline.Lookup
+	var problems []string
+	if pc != nil {
+		sess, err := loader.Open(ctx, *pc, h)
+		if err != nil {
+			return nil, fmt.Errorf("plugins: %w", err)
+		}
+		defer sess.Close()
+		for _, ref := range sess.Refs() {
+			if ref.Error != "" {
+				problems = append(problems, fmt.Sprintf("plugin %s: %s", ref.Name, ref.Error))
+			}
+		}
+		lookup = scan.PluginLookup(sess)
+	}
+	b, note, err := scan.ResolveBaseline(ctx, h, cfg.Scan.Baseline, lookup)
 	if err != nil {
 		return nil, fmt.Errorf("scan.baseline: %w", err)
 	}
@@ -64,7 +98,7 @@ func prepare(ctx context.Context, cfg *config.Agent, log *slog.Logger) (*prepare
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{cfg: cfg, id: id, baseline: b.Name, note: note}, nil
+	return &prepared{cfg: cfg, id: id, baseline: b.Name, note: note, plugins: pc, pluginProblems: problems}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
@@ -84,12 +118,25 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(cfg.Log.Handler(stderr))
-	p, err := prepare(ctx, cfg, log)
+	// Before any plugin is launched: kill what plugins of a previous run
+	// (of an agent that was killed) left behind, remove stray sockets.
+	if err := loader.Sweep(pluginRunDir(cfg), log); err != nil {
+		return err
+	}
+	p, err := prepare(ctx, cfg, pluginRunDir(cfg), log)
 	if err != nil {
 		return err
 	}
 	if p.note != "" {
 		log.Info(p.note)
+	}
+	for _, problem := range p.pluginProblems {
+		log.Warn("plugin refused or failed; its checks will report ERROR", "problem", problem)
+	}
+	if p.plugins != nil {
+		// Remembers each plugin's checks, so that a plugin that stops
+		// starting still shows its checks as ERROR.
+		p.plugins.Memory = &loader.Memory{}
 	}
 	name := cfg.NATS.Name
 	if name == "" {
@@ -113,6 +160,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 			r, notes, err := scan.Run(ctx, scan.Options{
 				Root: cfg.Scan.Root, Baseline: cfg.Scan.Baseline, Identity: &id, Sequence: seq,
 				CheckTimeout: cfg.Scan.CheckTimeout, Group: cfg.Group, Interval: cfg.Scan.Interval,
+				Plugins: p.plugins,
 			})
 			for _, n := range notes {
 				log.Info("scan note", "note", n)
@@ -165,9 +213,19 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// without them. The metadata service is not asked here.
 	cfg2 := *cfg
 	cfg2.Identity.ECSMetadata = false
-	p, err := prepare(ctx, &cfg2, slog.New(slog.DiscardHandler))
+	// Plugins are launched to be checked, in a directory of their own so
+	// that a running daemon's are not disturbed.
+	runDir, err := os.MkdirTemp("", "plumbline-config-check-")
 	if err != nil {
 		return err
+	}
+	defer os.RemoveAll(runDir)
+	p, err := prepare(ctx, &cfg2, runDir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	if len(p.pluginProblems) > 0 {
+		return fmt.Errorf("%s: %d plugin problem(s):\n  %s", path, len(p.pluginProblems), strings.Join(p.pluginProblems, "\n  "))
 	}
 	fmt.Fprintf(stdout, "%s: valid (baseline %s, host id %s from %s)\n\n", path, p.baseline, p.id.ID, p.id.IDSource)
 	return settings.WriteTable(stdout, settings.Fields(cfg, "PLUMBLINE_"))

@@ -26,6 +26,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		only    string
 		format  string
 		outFile string
+		plugDir string
+		plugLck string
 	)
 	fs.StringVar(&opts.Root, "root", "/", "directory holding the system to scan (a mounted image or chroot)")
 	fs.StringVar(&opts.Proc, "proc", "", "directory serving /proc (default ROOT/proc)")
@@ -36,6 +38,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	fs.StringVar(&outFile, "o", "", "write the output to this file instead of standard output")
 	fs.StringVar(&opts.HostID, "host-id", "", "host id to report (default: /etc/machine-id of the scanned root)")
 	fs.DurationVar(&opts.CheckTimeout, "check-timeout", engine.DefaultCheckTimeout, "deadline for each check")
+	fs.StringVar(&plugDir, "plugin-dir", "", "also run the pinned plugins in this directory (see plumbline-agent plugin)")
+	fs.StringVar(&plugLck, "plugin-lock", "", "the pins for --plugin-dir, in sha256sum's format (default DIR/plugins.lock)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: plumbline-agent scan [flags]\n\nExit status: 0 all pass, 2 any FAIL, 1 any ERROR without FAIL or a usage/internal error.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -61,6 +65,18 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			}
 		}
 	}
+	if plugLck != "" && plugDir == "" {
+		return exitError, fmt.Errorf("--plugin-lock needs --plugin-dir")
+	}
+	if plugDir != "" {
+		pc, cleanup, err := scanPluginConfig(plugDir, plugLck, stderr)
+		if err != nil {
+			return exitError, err
+		}
+		defer cleanup()
+		opts.Plugins = pc
+	}
+	opts.Catalog = map[string]checks.Meta{}
 	r, notes, err := scan.Run(ctx, opts)
 	if err != nil {
 		return exitError, err
@@ -69,7 +85,13 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		fmt.Fprintf(stderr, "plumbline-agent: note: %s\n", n)
 	}
 	var buf bytes.Buffer
-	if err := report.Write(&buf, f, r, checks.Lookup); err != nil {
+	lookup := func(id string) (checks.Check, bool) {
+		if m, ok := opts.Catalog[id]; ok {
+			return metaOnly(m), true
+		}
+		return checks.Lookup(id)
+	}
+	if err := report.Write(&buf, f, r, lookup); err != nil {
 		return exitError, fmt.Errorf("render %s: %w", f, err)
 	}
 	if outFile == "" {
