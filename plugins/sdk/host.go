@@ -1,8 +1,10 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -49,18 +51,42 @@ func rpcErr(op, arg string, err error) error {
 	return fmt.Errorf("%s %s: agent host service: %w", op, arg, err)
 }
 
+// cached answers a read once per Run: every read is a round trip to the
+// agent (a few hundred microseconds), and checks of one plugin read the same
+// files (sudoers, unit directories) again and again. The scanned host does
+// not change within a scan; a failure that is the caller's timeout is not
+// kept (see checks.Memoized).
+func cached[T any](h *remoteHost, op, arg string, fn func() (T, error)) (T, error) {
+	if h.memo == nil {
+		return fn()
+	}
+	return checks.Memoized(h, "host\x00"+op+"\x00"+arg, fn)
+}
+
 func (h *remoteHost) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	r, err := h.client.ReadFile(ctx, &pluginpb.PathRequest{Path: path}, maxMsg)
-	if err != nil {
-		return nil, rpcErr("read", path, err)
-	}
-	if err := protocol.ErrorFromPB(r.GetError()); err != nil {
-		return nil, err
-	}
-	return r.GetData(), nil
+	data, err := cached(h, "read", path, func() ([]byte, error) {
+		r, err := h.client.ReadFile(ctx, &pluginpb.PathRequest{Path: path}, maxMsg)
+		if err != nil {
+			return nil, rpcErr("read", path, err)
+		}
+		if err := protocol.ErrorFromPB(r.GetError()); err != nil {
+			return nil, err
+		}
+		return r.GetData(), nil
+	})
+	// A copy: a check may change what it was given, as it may in process.
+	return bytes.Clone(data), err
 }
 
 func (h *remoteHost) stat(ctx context.Context, path string, lstat bool) (checks.FileInfo, error) {
+	op := "stat"
+	if lstat {
+		op = "lstat"
+	}
+	return cached(h, op, path, func() (checks.FileInfo, error) { return h.statRPC(ctx, path, lstat) })
+}
+
+func (h *remoteHost) statRPC(ctx context.Context, path string, lstat bool) (checks.FileInfo, error) {
 	var r *pluginpb.StatResponse
 	var err error
 	if lstat {
@@ -86,40 +112,48 @@ func (h *remoteHost) Lstat(ctx context.Context, path string) (checks.FileInfo, e
 }
 
 func (h *remoteHost) ReadDir(ctx context.Context, path string) ([]checks.FileInfo, error) {
-	r, err := h.client.ReadDir(ctx, &pluginpb.PathRequest{Path: path}, maxMsg)
-	if err != nil {
-		return nil, rpcErr("readdir", path, err)
-	}
-	if err := protocol.ErrorFromPB(r.GetError()); err != nil {
-		return nil, err
-	}
-	out := make([]checks.FileInfo, 0, len(r.GetEntries()))
-	for _, e := range r.GetEntries() {
-		out = append(out, protocol.FileInfoFromPB(e))
-	}
-	return out, nil
+	entries, err := cached(h, "readdir", path, func() ([]checks.FileInfo, error) {
+		r, err := h.client.ReadDir(ctx, &pluginpb.PathRequest{Path: path}, maxMsg)
+		if err != nil {
+			return nil, rpcErr("readdir", path, err)
+		}
+		if err := protocol.ErrorFromPB(r.GetError()); err != nil {
+			return nil, err
+		}
+		out := make([]checks.FileInfo, 0, len(r.GetEntries()))
+		for _, e := range r.GetEntries() {
+			out = append(out, protocol.FileInfoFromPB(e))
+		}
+		return out, nil
+	})
+	return slices.Clone(entries), err
 }
 
 func (h *remoteHost) Readlink(ctx context.Context, path string) (string, error) {
-	r, err := h.client.Readlink(ctx, &pluginpb.PathRequest{Path: path})
-	if err != nil {
-		return "", rpcErr("readlink", path, err)
-	}
-	if err := protocol.ErrorFromPB(r.GetError()); err != nil {
-		return "", err
-	}
-	return r.GetTarget(), nil
+	return cached(h, "readlink", path, func() (string, error) {
+		r, err := h.client.Readlink(ctx, &pluginpb.PathRequest{Path: path})
+		if err != nil {
+			return "", rpcErr("readlink", path, err)
+		}
+		if err := protocol.ErrorFromPB(r.GetError()); err != nil {
+			return "", err
+		}
+		return r.GetTarget(), nil
+	})
 }
 
 func (h *remoteHost) Glob(ctx context.Context, pattern string) ([]string, error) {
-	r, err := h.client.Glob(ctx, &pluginpb.GlobRequest{Pattern: pattern}, maxMsg)
-	if err != nil {
-		return nil, rpcErr("glob", pattern, err)
-	}
-	if err := protocol.ErrorFromPB(r.GetError()); err != nil {
-		return nil, err
-	}
-	return r.GetPaths(), nil
+	paths, err := cached(h, "glob", pattern, func() ([]string, error) {
+		r, err := h.client.Glob(ctx, &pluginpb.GlobRequest{Pattern: pattern}, maxMsg)
+		if err != nil {
+			return nil, rpcErr("glob", pattern, err)
+		}
+		if err := protocol.ErrorFromPB(r.GetError()); err != nil {
+			return nil, err
+		}
+		return r.GetPaths(), nil
+	})
+	return slices.Clone(paths), err
 }
 
 func (h *remoteHost) Exec(ctx context.Context, name string, args ...string) (checks.ExecResult, error) {
