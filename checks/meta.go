@@ -73,9 +73,22 @@ func Measure(name string) Reference {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_]*(\.[a-z0-9][a-z0-9_]*)+$`)
 
+// MaxIDLen and MaxTitleLen bound a check's id and title, which every report
+// carries with each of the check's results (a plugin's checks included).
+const (
+	MaxIDLen    = 128
+	MaxTitleLen = 256
+)
+
 // Validate reports what is missing or malformed in m; the registry refuses
 // checks that do not validate, so every check a user sees is documented.
 func (m Meta) Validate() error {
+	if len(m.ID) > MaxIDLen {
+		return fmt.Errorf("check id %.60q…: %d bytes long; at most %d", m.ID, len(m.ID), MaxIDLen)
+	}
+	if len(m.Title) > MaxTitleLen {
+		return fmt.Errorf("check %s: title is %d bytes long; at most %d", m.ID, len(m.Title), MaxTitleLen)
+	}
 	if !idPattern.MatchString(m.ID) {
 		return fmt.Errorf("check id %q: want dotted lower case such as \"sudo.use_pty\"", m.ID)
 	}

@@ -5,12 +5,28 @@ import (
 	"errors"
 	"fmt"
 
+	"google.golang.org/grpc"
+
 	"github.com/plumbline/plumbline/checks"
 	"github.com/plumbline/plumbline/checks/pkgdb"
 	"github.com/plumbline/plumbline/plugins/pluginpb"
 	"github.com/plumbline/plumbline/plugins/protocol"
 	"github.com/plumbline/plumbline/plugins/sdk"
 )
+
+// hostStreams bounds the host service calls one plugin has in flight. Each
+// answer is held in the agent until the plugin has taken it in, and a
+// ReadFile answer may be checks.MaxFileSize (twice: read and encoded), while
+// the SDK runs all of a plugin's checks at once: unbounded, one plugin
+// reading many large files at once would exhaust the agent's memory.
+const hostStreams = 4
+
+// hostServerOptions bound what a plugin can make the agent hold: the calls
+// in flight, and each request (a path, a pattern or a command line).
+var hostServerOptions = []grpc.ServerOption{
+	grpc.MaxConcurrentStreams(hostStreams),
+	grpc.MaxRecvMsgSize(64 << 10),
+}
 
 // hostServer serves the scanned host to a plugin. It adds nothing to
 // checks.Host: whatever the agent's checks may read, a plugin may read, and

@@ -37,16 +37,19 @@ var agentSecrets = map[string]string{
 }
 
 // builds are the test plugins: output name, source under testdata, and
-// the plugin name linked in (for the one source that serves as several).
-var builds = []struct{ out, src, name string }{
-	{"good", "good", ""},
-	{"alpha", "good", "alpha"},
-	{"startcrash", "startcrash", ""},
-	{"slowstart", "slowstart", ""},
-	{"garbage", "garbage", ""},
-	{"wrongproto", "wrongproto", ""},
-	{"rogue", "rogue", ""},
-	{"hang", "hang", ""},
+// the plugin name linked in (for the one source that serves as several),
+// or other -X settings of package main.
+var builds = []struct{ out, src, name, set string }{
+	{"good", "good", "", ""},
+	{"alpha", "good", "alpha", ""},
+	{"startcrash", "startcrash", "", ""},
+	{"slowstart", "slowstart", "", ""},
+	{"garbage", "garbage", "", ""},
+	{"wrongproto", "wrongproto", "", ""},
+	{"rogue", "rogue", "", ""},
+	{"rogue_longversion", "rogue", "", "version=" + strings.Repeat("9", 200)},
+	{"rogue_longtitle", "rogue", "", "titleSuffix=" + strings.Repeat("t", 300)},
+	{"hang", "hang", "", ""},
 }
 
 func TestMain(m *testing.M) {
@@ -81,6 +84,9 @@ func buildPlugins(dir string) error {
 			args := []string{"build", "-o", filepath.Join(dir, b.out)}
 			if b.name != "" {
 				args = append(args, "-ldflags=-X main.name="+b.name)
+			}
+			if b.set != "" {
+				args = append(args, "-ldflags=-X main."+b.set)
 			}
 			out, err := exec.Command("go", append(args, "./testdata/"+b.src)...).CombinedOutput()
 			if err != nil {

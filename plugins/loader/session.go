@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -45,6 +46,15 @@ const (
 	// answerGrace is added to a batch's longest check deadline before the
 	// agent gives up on a plugin that does not answer at all.
 	answerGrace = 2 * time.Second
+	// maxText bounds each text a plugin puts in a report (a result's
+	// message, an evidence field, the plugin's version or error).
+	maxText = 4096
+	// maxPluginResultBytes bounds the text (messages and evidence) one
+	// plugin contributes to a report: above report.MaxSize the whole report,
+	// built-in checks included, would be dropped.
+	maxPluginResultBytes = 256 << 10
+	// maxVersion bounds the version a plugin describes.
+	maxVersion = 128
 )
 
 // Config says which plugins to run and how.
@@ -123,6 +133,34 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// prepareRunDir makes the run directory, or vets the one already there:
+// the agent writes process records into it (as root, following links) and
+// go-plugin puts the sockets of the plugins and of the host service there,
+// so it must be a directory of the agent's own user, closed to everyone
+// else. The default lies in the shared temporary directory, where anyone
+// could have made it first, or put a symbolic link in its place.
+func prepareRunDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("plugin run directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("plugin run directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("plugin run directory %s: not a directory (%s)", dir, fi.Mode().Type())
+	}
+	if uid := fi.Sys().(*syscall.Stat_t).Uid; int(uid) != os.Geteuid() {
+		return fmt.Errorf("plugin run directory %s: owned by uid %d, not by the agent's user (uid %d)", dir, uid, os.Geteuid())
+	}
+	if fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("plugin run directory: %w", err)
+		}
+	}
+	return nil
+}
+
 // maxSocketBase leaves room under the socket directory for go-plugin's
 // "plugin-dirNNNNNNNNN/pluginNNNNNNNNN" within a unix socket's 107 bytes.
 const maxSocketBase = 64
@@ -181,11 +219,8 @@ type loaded struct {
 // with its error, so that its checks report ERROR with the reason.
 func Open(ctx context.Context, cfg Config, h checks.Host) (*Session, error) {
 	cfg = cfg.withDefaults()
-	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
-		return nil, fmt.Errorf("plugin run directory: %w", err)
-	}
-	if err := os.Chmod(cfg.RunDir, 0o700); err != nil {
-		return nil, fmt.Errorf("plugin run directory: %w", err)
+	if err := prepareRunDir(cfg.RunDir); err != nil {
+		return nil, err
 	}
 	if err := cfg.chooseSocketDir(); err != nil {
 		return nil, err
@@ -202,7 +237,7 @@ func Open(ctx context.Context, cfg Config, h checks.Host) (*Session, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.err = l.start(ctx, d.pin, h, facts)
+			l.err = boundErr(l.start(ctx, d.pin, h, facts))
 		}()
 	}
 	wg.Wait()
@@ -266,7 +301,7 @@ func (l *loaded) start(ctx context.Context, pin string, h checks.Host, facts *pl
 	// Serve the host to the plugin over go-plugin's broker.
 	id := proc.rpc.Broker.NextId()
 	go proc.rpc.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-		srv := grpc.NewServer(opts...)
+		srv := grpc.NewServer(append(opts, hostServerOptions...)...)
 		pluginpb.RegisterHostServer(srv, &hostServer{h: h})
 		return srv
 	})
@@ -287,10 +322,14 @@ func (l *loaded) describe(ctx context.Context) error {
 		return fmt.Errorf("plugin %s: describe: %v%s", l.name, grpcMessage(err), l.stderrNote())
 	}
 	if d.GetName() != l.name {
-		return fmt.Errorf("plugin %s: describes itself as %q; a plugin's file name must be its name", l.name, d.GetName())
+		return fmt.Errorf("plugin %s: describes itself as %q; a plugin's file name must be its name", l.name, truncate(d.GetName(), 100))
 	}
 	if d.GetVersion() == "" {
 		return fmt.Errorf("plugin %s: describes no version", l.name)
+	}
+	if len(d.GetVersion()) > maxVersion {
+		// It goes into every report as is.
+		return fmt.Errorf("plugin %s: describes a version of %d bytes; at most %d", l.name, len(d.GetVersion()), maxVersion)
 	}
 	l.version = d.GetVersion()
 	l.declared = map[string]bool{}
@@ -367,6 +406,7 @@ func (l *loaded) RunBatch(ctx context.Context, _ checks.Host, invs []engine.Invo
 	}
 	if l.err != nil {
 		fillAll(checks.Errorf("%v", l.err), nil)
+		limitResults(l.name, results)
 		return results
 	}
 	req := &pluginpb.RunRequest{}
@@ -471,12 +511,45 @@ func (l *loaded) RunBatch(ctx context.Context, _ checks.Host, invs []engine.Invo
 		l.note("%s", msg)
 		l.proc.kill()
 	}
+	if n := limitResults(l.name, results); n > 0 {
+		l.note("returned more than %d KiB of messages and evidence; those of %d check(s) were dropped", maxPluginResultBytes>>10, n)
+	}
 	return results
+}
+
+// limitResults keeps a plugin's results within maxPluginResultBytes of
+// text, in order: past the bound, a result keeps its status but loses its
+// evidence and its message says why. It returns how many results it cut.
+func limitResults(name string, rs []checks.Result) int {
+	used, cut := 0, 0
+	for i := range rs {
+		r := &rs[i]
+		if n := resultBytes(*r); used+n <= maxPluginResultBytes {
+			used += n
+			continue
+		}
+		r.Evidence = nil
+		r.Message = fmt.Sprintf("plugin %s exceeded its %d KiB of results in this scan: message and evidence dropped", name, maxPluginResultBytes>>10)
+		used += resultBytes(*r)
+		cut++
+	}
+	return cut
+}
+
+func resultBytes(r checks.Result) int {
+	n := len(r.Message)
+	for _, e := range r.Evidence {
+		n += len(e.Key) + len(e.Expected) + len(e.Actual) + len(e.Path) + 16
+	}
+	return n
 }
 
 // bound keeps a plugin's result within what a report can carry.
 func bound(r checks.Result) checks.Result {
-	const maxText, maxEvidence = 4096, 64
+	const maxEvidence = 64
+	if r.Duration < 0 {
+		r.Duration = 0
+	}
 	r.Message = truncate(r.Message, maxText)
 	if len(r.Evidence) > maxEvidence {
 		r.Evidence = r.Evidence[:maxEvidence]
@@ -546,7 +619,7 @@ func (s *Session) Refs() []report.PluginRef {
 		l.mu.Lock()
 		problems = append(problems, l.notes...)
 		l.mu.Unlock()
-		ref.Error = truncate(strings.Join(problems, "; "), 4096)
+		ref.Error = truncate(strings.Join(problems, "; "), maxText)
 		refs = append(refs, ref)
 	}
 	return refs
@@ -632,13 +705,23 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// grpcMessage is an RPC error's message without gRPC's prefix.
+// grpcMessage is an RPC error's message without gRPC's prefix, bounded:
+// a plugin chooses its errors' text.
 func grpcMessage(err error) string {
 	msg := err.Error()
 	if _, after, ok := strings.Cut(msg, "desc = "); ok {
-		return after
+		msg = after
 	}
-	return msg
+	return truncate(msg, 1024)
+}
+
+// boundErr bounds an error's text, which becomes the message of each of the
+// plugin's checks.
+func boundErr(err error) error {
+	if err == nil || len(err.Error()) <= maxText {
+		return err
+	}
+	return errors.New(truncate(err.Error(), maxText))
 }
 
 var _ = sdk.Version
@@ -657,8 +740,8 @@ type Description struct {
 // regular executable file that only its owner can write.
 func DescribeFile(ctx context.Context, path string, cfg Config) (*Description, error) {
 	cfg = cfg.withDefaults()
-	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
-		return nil, fmt.Errorf("plugin run directory: %w", err)
+	if err := prepareRunDir(cfg.RunDir); err != nil {
+		return nil, err
 	}
 	if err := cfg.chooseSocketDir(); err != nil {
 		return nil, err

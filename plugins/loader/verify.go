@@ -63,23 +63,23 @@ func ParseLockFile(path string, data []byte) (map[string]string, error) {
 // checkDir refuses a plugin directory that someone other than root (or the
 // agent's own user) could change: the directory and every directory above
 // it must not be writable by group or others, except sticky ones such as
-// /tmp.
+// /tmp. The path is resolved component by component as the kernel would, so
+// that the directories a symbolic link leads through are checked as well
+// as those holding the link (and the link itself).
 func checkDir(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return fmt.Errorf("plugin directory %s: %w", dir, err)
 	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return fmt.Errorf("plugin directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("plugin directory %s: not a directory", abs)
-	}
-	for p := abs; ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
+	// check vets one directory the walk looks a name up in; last is the
+	// plugin directory itself, which may not be sticky and writable.
+	check := func(p string, last bool) error {
+		fi, err := os.Lstat(p)
 		if err != nil {
 			return fmt.Errorf("plugin directory %s: %w", abs, err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("plugin directory %s: %s is not a directory", abs, p)
 		}
 		st := fi.Sys().(*syscall.Stat_t)
 		if !trustedOwner(st.Uid) {
@@ -89,14 +89,56 @@ func checkDir(dir string) error {
 		sticky := fi.Mode()&fs.ModeSticky != 0
 		// A sticky directory (such as /tmp) is fine above us: its other
 		// users cannot rename or remove our entry, whose owner is checked
-		// on the way up like every other component's.
-		if writable && (p == abs || !sticky) {
+		// on the way down like every other component's.
+		if writable && (last || !sticky) {
 			return fmt.Errorf("plugin directory %s: %s is writable by group or others (mode %04o); run chmod go-w %s", abs, p, fi.Mode().Perm(), p)
 		}
-		if p == "/" {
-			return nil
-		}
+		return nil
 	}
+	cur := "/"
+	if err := check(cur, false); err != nil {
+		return err
+	}
+	rest := strings.TrimLeft(abs, "/")
+	for links := 0; rest != ""; {
+		var comp string
+		comp, rest, _ = strings.Cut(rest, "/")
+		switch comp {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur)
+			continue
+		}
+		next := filepath.Join(cur, comp)
+		fi, err := os.Lstat(next)
+		if err != nil {
+			return fmt.Errorf("plugin directory: %w", err)
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			// Whoever owns the link can point it elsewhere.
+			if uid := fi.Sys().(*syscall.Stat_t).Uid; !trustedOwner(uid) {
+				return fmt.Errorf("plugin directory %s: %s is a symbolic link owned by uid %d; it must be owned by root or the agent's user", abs, next, uid)
+			}
+			if links++; links > 40 {
+				return fmt.Errorf("plugin directory %s: too many levels of symbolic links", abs)
+			}
+			target, err := os.Readlink(next)
+			if err != nil {
+				return fmt.Errorf("plugin directory %s: %w", abs, err)
+			}
+			if filepath.IsAbs(target) {
+				cur = "/"
+			}
+			rest = strings.TrimLeft(target+"/"+rest, "/")
+			continue
+		}
+		if err := check(next, false); err != nil {
+			return err
+		}
+		cur = next
+	}
+	return check(cur, true)
 }
 
 func trustedOwner(uid uint32) bool {

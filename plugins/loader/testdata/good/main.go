@@ -75,6 +75,24 @@ func main() {
 			}
 			return checks.Pass("read os-release", checks.Evidence{Key: "os-release", Actual: strings.TrimSpace(string(data)), OK: true, Path: "/etc/os-release"})
 		}},
+		// fanout reads /fan/0 to /fan/{n-1} all at once, as a plugin's
+		// checks, all run at once, do.
+		check{id: "fanout", params: []checks.ParamSpec{{Name: "n", Kind: checks.KindInt, Default: 32, Doc: "how many reads"}},
+			run: func(ctx context.Context, h checks.Host, p checks.Params) checks.Result {
+				errs := make(chan error, p.Int("n"))
+				for i := range p.Int("n") {
+					go func() {
+						_, err := h.ReadFile(ctx, fmt.Sprintf("/fan/%d", i))
+						errs <- err
+					}()
+				}
+				for range p.Int("n") {
+					if err := <-errs; err != nil {
+						return checks.Errorf("%v", err)
+					}
+				}
+				return checks.Pass(fmt.Sprintf("read %d files", p.Int("n")))
+			}},
 		// env reports the plugin's whole environment, one evidence item a
 		// variable, sorted.
 		check{id: "env", run: func(context.Context, checks.Host, checks.Params) checks.Result {
