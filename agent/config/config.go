@@ -86,6 +86,7 @@ type Spool struct {
 type Plugins struct {
 	Dir          string        `yaml:"dir" doc:"directory of plugin binaries (a plugin's file name is its name); it and every binary must not be writable by group or others. When neither it nor lock_file exists, no plugins run"`
 	LockFile     string        `yaml:"lock_file" doc:"the pins: sha256 of each plugin binary in sha256sum's format, one \"<sha256>  <name>\" per line (cd DIR && sha256sum NAME >> LOCK_FILE); only pinned plugins are launched"`
+	User         string        `yaml:"user" doc:"user plugins run as when the agent runs as root; they read the host through the agent, so they need no rights of their own. Empty runs them as root"`
 	Budget       time.Duration `yaml:"budget" doc:"longest a plugin may take in one scan, from launch to its last result; then it is stopped and killed and its unfinished checks report ERROR"`
 	StartTimeout time.Duration `yaml:"start_timeout" doc:"how long a plugin has to start and describe itself"`
 	OutputBytes  settings.Size `yaml:"output_bytes" doc:"how much of each plugin's stdout and stderr is kept (the last lines go into the ERROR of a crashed plugin's checks)"`
@@ -125,6 +126,7 @@ func Default() Agent {
 		Plugins: Plugins{
 			Dir:          "/usr/lib/plumbline/plugins",
 			LockFile:     "/etc/plumbline/plugins.lock",
+			User:         "nobody",
 			Budget:       60 * time.Second,
 			StartTimeout: 10 * time.Second,
 			OutputBytes:  64 << 10,

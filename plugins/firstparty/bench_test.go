@@ -43,13 +43,14 @@ func entriesFor(b *testing.B, lookup func(string) (checks.Check, bool), names ..
 	return out
 }
 
-// benchConfig is the loader configuration for one plugin, or all four.
+// benchConfig is the loader configuration for one plugin, or all four, run
+// as nobody as the agent does by default.
 func benchConfig(b *testing.B, names ...string) loader.Config {
 	b.Helper()
 	if len(names) == 1 {
-		return loader.Config{Dir: filepath.Join(pluginDir, names[0]), Pins: pins(b, names[0]), RunDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)}
+		return loader.Config{Dir: filepath.Join(pluginDir, names[0]), Pins: pins(b, names[0]), RunDir: b.TempDir(), User: "nobody", Logger: slog.New(slog.DiscardHandler)}
 	}
-	return loader.Config{Dir: allDir, Pins: allPins(b), RunDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)}
+	return loader.Config{Dir: allDir, Pins: allPins(b), RunDir: b.TempDir(), User: "nobody", Logger: slog.New(slog.DiscardHandler)}
 }
 
 // BenchmarkPluginOverhead measures what running a family as a plugin costs

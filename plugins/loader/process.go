@@ -54,6 +54,7 @@ type procRunner struct {
 	file   *os.File
 	token  string
 	runDir string
+	cred   *syscall.Credential
 
 	cmd            *exec.Cmd
 	stdout, stderr *os.File
@@ -102,8 +103,10 @@ func (r *procRunner) start(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runn
 		Env:  append(append(append([]string{}, baseEnv...), cmd.Env...), EnvRunToken+"="+r.token),
 		Dir:  "/",
 		SysProcAttr: &syscall.SysProcAttr{
-			Setsid:    true,
-			Pdeathsig: syscall.SIGKILL,
+			Setsid: true,
+			// Set after the credentials change (which would clear it).
+			Pdeathsig:  syscall.SIGKILL,
+			Credential: r.cred,
 		},
 	}
 	r.cmd = c
@@ -250,7 +253,13 @@ func (t *tail) lastLines(n int) string {
 // launch starts a verified plugin file and dispenses its client.
 func launch(name string, file *os.File, cfg *Config, token string) (*process, error) {
 	p := &process{name: name, stderr: newTail(cfg.OutputBytes), stdout: newTail(cfg.OutputBytes)}
-	p.run = &procRunner{name: name, file: file, token: token, runDir: cfg.RunDir}
+	p.run = &procRunner{name: name, file: file, token: token, runDir: cfg.RunDir, cred: cfg.cred}
+	sockets := &plugin.UnixSocketConfig{TempDir: cfg.socketDir}
+	if cfg.cred != nil {
+		// go-plugin makes the socket directory and sockets group-writable
+		// for this group, so that the plugin's user can reach the agent's.
+		sockets.Group = strconv.Itoa(int(cfg.cred.Gid))
+	}
 	p.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  protocol.Handshake,
 		VersionedPlugins: protocol.PluginSets(nil),
@@ -262,7 +271,7 @@ func launch(name string, file *os.File, cfg *Config, token string) (*process, er
 		SyncStdout:       p.stdout,
 		SyncStderr:       p.stderr,
 		Logger:           hclog.NewNullLogger(),
-		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: cfg.socketDir},
+		UnixSocketConfig: sockets,
 		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(8 << 20))},
 	})
 	rpc, err := p.client.Client()

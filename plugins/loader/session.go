@@ -16,9 +16,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -80,6 +82,16 @@ type Config struct {
 	AgentVersion string
 	// Logger receives warnings; default slog.Default().
 	Logger *slog.Logger
+	// User, when set, is the user (name or uid) plugins run as when the
+	// agent runs as root. Empty, or an agent that is not root, runs them as
+	// the agent's own user.
+	User string
+	// Deny are paths on the live host the host service never serves to a
+	// plugin (the agent's data directory, its credentials); the agent's own
+	// /proc entry is always denied.
+	Deny []string
+	// cred is User resolved.
+	cred *syscall.Credential
 	// socketDir is where go-plugin puts its sockets: RunDir, unless that
 	// path is too long for a unix socket address (108 bytes).
 	socketDir string
@@ -167,14 +179,52 @@ const maxSocketBase = 64
 
 func (c *Config) chooseSocketDir() error {
 	c.socketDir = c.RunDir
-	if len(c.RunDir) <= maxSocketBase {
+	// A plugin running as another user must reach its socket directory,
+	// which the run directory (0700, maybe under a 0700 data directory)
+	// does not allow.
+	if len(c.RunDir) <= maxSocketBase && c.cred == nil {
 		return nil
 	}
 	dir, err := os.MkdirTemp("", "plumbline-plugins-")
 	if err != nil {
 		return fmt.Errorf("plugin socket directory: %w", err)
 	}
+	if c.cred != nil {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			os.RemoveAll(dir)
+			return fmt.Errorf("plugin socket directory: %w", err)
+		}
+	}
 	c.socketDir = dir
+	return nil
+}
+
+// resolveUser looks up User.
+func (c *Config) resolveUser() error {
+	c.cred = nil
+	if c.User == "" {
+		return nil
+	}
+	u, err := user.Lookup(c.User)
+	if err != nil {
+		if u, err = user.LookupId(c.User); err != nil {
+			return fmt.Errorf("plugins.user %q: no such user", c.User)
+		}
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("plugins.user %q: uid %s gid %s are not numbers", c.User, u.Uid, u.Gid)
+	}
+	if int(uid) == os.Geteuid() {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		// Not root: plugins cannot be given another user, and run as the
+		// agent's own, which is unprivileged already.
+		return nil
+	}
+	c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
 	return nil
 }
 
@@ -220,6 +270,9 @@ type loaded struct {
 func Open(ctx context.Context, cfg Config, h checks.Host) (*Session, error) {
 	cfg = cfg.withDefaults()
 	if err := prepareRunDir(cfg.RunDir); err != nil {
+		return nil, err
+	}
+	if err := cfg.resolveUser(); err != nil {
 		return nil, err
 	}
 	if err := cfg.chooseSocketDir(); err != nil {
@@ -302,7 +355,7 @@ func (l *loaded) start(ctx context.Context, pin string, h checks.Host, facts *pl
 	id := proc.rpc.Broker.NextId()
 	go proc.rpc.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
 		srv := grpc.NewServer(append(opts, hostServerOptions...)...)
-		pluginpb.RegisterHostServer(srv, &hostServer{h: h})
+		pluginpb.RegisterHostServer(srv, &hostServer{h: newGuardedHost(h, l.cfg.Deny)})
 		return srv
 	})
 	cctx, cancel := context.WithTimeout(ctx, l.cfg.StartTimeout)
@@ -741,6 +794,9 @@ type Description struct {
 func DescribeFile(ctx context.Context, path string, cfg Config) (*Description, error) {
 	cfg = cfg.withDefaults()
 	if err := prepareRunDir(cfg.RunDir); err != nil {
+		return nil, err
+	}
+	if err := cfg.resolveUser(); err != nil {
 		return nil, err
 	}
 	if err := cfg.chooseSocketDir(); err != nil {

@@ -24,7 +24,7 @@ import (
 // when plugins are not set up at all (neither the directory nor the lock
 // file exists). A lock file that cannot be read or parsed is an error: the
 // agent must not run with pins it does not understand.
-func pluginConfig(p config.Plugins, checkTimeout time.Duration, runDir string, log *slog.Logger) (*loader.Config, error) {
+func pluginConfig(p config.Plugins, checkTimeout time.Duration, runDir string, deny []string, log *slog.Logger) (*loader.Config, error) {
 	if p.Dir == "" {
 		return nil, nil
 	}
@@ -48,7 +48,7 @@ func pluginConfig(p config.Plugins, checkTimeout time.Duration, runDir string, l
 		return nil, nil
 	}
 	return &loader.Config{
-		Dir: p.Dir, Pins: pins, CheckTimeout: checkTimeout,
+		Dir: p.Dir, Pins: pins, CheckTimeout: checkTimeout, User: p.User, Deny: deny,
 		Budget: p.Budget, StartTimeout: p.StartTimeout, OutputBytes: int(p.OutputBytes),
 		RunDir: runDir, AgentVersion: agentVersion(), Logger: log,
 	}, nil
@@ -169,7 +169,7 @@ func cmdPluginNew(args []string, stdout, stderr io.Writer) error {
 // scanPluginConfig is the plugin setup of a one-off scan: the plugins of
 // dir, pinned by lock (default dir/plugins.lock), with a run directory of
 // its own that cleanup removes.
-func scanPluginConfig(dir, lock string, stderr io.Writer) (*loader.Config, func(), error) {
+func scanPluginConfig(dir, lock, user string, stderr io.Writer) (*loader.Config, func(), error) {
 	if lock == "" {
 		lock = filepath.Join(dir, "plugins.lock")
 	}
@@ -189,7 +189,7 @@ func scanPluginConfig(dir, lock string, stderr io.Writer) (*loader.Config, func(
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return &loader.Config{Dir: dir, Pins: pins, RunDir: runDir, AgentVersion: agentVersion(), Logger: log},
+	return &loader.Config{Dir: dir, Pins: pins, RunDir: runDir, User: user, AgentVersion: agentVersion(), Logger: log},
 		func() { os.RemoveAll(runDir) }, nil
 }
 

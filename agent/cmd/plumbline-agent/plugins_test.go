@@ -261,7 +261,16 @@ func TestPluginDiesWithAgent(t *testing.T) {
 	sum, _ := loader.FileSHA256(filepath.Join(dir, "hang"))
 	os.WriteFile(filepath.Join(dir, "plugins.lock"), []byte(sum+"  hang\n"), 0o644)
 	root := checktest.Materialize(t, "testdata/hosts/debian12-server")
-	pidfile := filepath.Join(t.TempDir(), "pid")
+	// The plugin runs as nobody: its pid file goes where nobody may write.
+	pidDir, err := os.MkdirTemp("", "plumbline-pid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(pidDir) })
+	if err := os.Chmod(pidDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	pidfile := filepath.Join(pidDir, "pid")
 	bl := filepath.Join(t.TempDir(), "b.yaml")
 	os.WriteFile(bl, []byte("schema: plumbline.baseline/v1\nname: b\nversion: \"1\"\nchecks:\n  - id: hang.forever\n    params:\n      pidfile: "+pidfile+"\n"), 0o644)
 

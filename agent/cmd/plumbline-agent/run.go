@@ -67,7 +67,9 @@ func prepare(ctx context.Context, cfg *config.Agent, runDir string, log *slog.Lo
 	if err != nil {
 		return nil, fmt.Errorf("scan.root: %w", err)
 	}
-	pc, err := pluginConfig(cfg.Plugins, cfg.Scan.CheckTimeout, runDir, log)
+	// What plugins must never be served: the agent's state and credentials.
+	deny := []string{cfg.DataDir, cfg.NATS.Credentials}
+	pc, err := pluginConfig(cfg.Plugins, cfg.Scan.CheckTimeout, runDir, deny, log)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		outFile string
 		plugDir string
 		plugLck string
+		plugUsr string
 	)
 	fs.StringVar(&opts.Root, "root", "/", "directory holding the system to scan (a mounted image or chroot)")
 	fs.StringVar(&opts.Proc, "proc", "", "directory serving /proc (default ROOT/proc)")
@@ -40,6 +41,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	fs.DurationVar(&opts.CheckTimeout, "check-timeout", engine.DefaultCheckTimeout, "deadline for each check")
 	fs.StringVar(&plugDir, "plugin-dir", "", "also run the pinned plugins in this directory (see plumbline-agent plugin)")
 	fs.StringVar(&plugLck, "plugin-lock", "", "the pins for --plugin-dir, in sha256sum's format (default DIR/plugins.lock)")
+	fs.StringVar(&plugUsr, "plugin-user", "nobody", "user plugins run as when the agent runs as root (empty: root)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: plumbline-agent scan [flags]\n\nExit status: 0 all pass, 2 any FAIL, 1 any ERROR without FAIL or a usage/internal error.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -69,7 +71,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitError, fmt.Errorf("--plugin-lock needs --plugin-dir")
 	}
 	if plugDir != "" {
-		pc, cleanup, err := scanPluginConfig(plugDir, plugLck, stderr)
+		pc, cleanup, err := scanPluginConfig(plugDir, plugLck, plugUsr, stderr)
 		if err != nil {
 			return exitError, err
 		}

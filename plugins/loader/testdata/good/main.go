@@ -95,6 +95,21 @@ func main() {
 			}},
 		// env reports the plugin's whole environment, one evidence item a
 		// variable, sorted.
+		// identity reports who the plugin runs as and what it can reach of
+		// the agent: its environment directly and through the host
+		// service, and rpm with an argument that would run a command.
+		check{id: "identity", run: func(ctx context.Context, h checks.Host, _ checks.Params) checks.Result {
+			errText := func(err error) string {
+				if err == nil {
+					return "allowed"
+				}
+				return err.Error()
+			}
+			_, direct := os.ReadFile(fmt.Sprintf("/proc/%d/environ", os.Getppid()))
+			_, viaHost := h.ReadFile(ctx, "/proc/self/environ")
+			_, execErr := h.Exec(ctx, "rpm", "--eval", "%(id)")
+			return checks.Pass(fmt.Sprintf("uid=%d\ndirect: %s\nhost: %s\nexec: %s", os.Getuid(), errText(direct), errText(viaHost), errText(execErr)))
+		}},
 		check{id: "env", run: func(context.Context, checks.Host, checks.Params) checks.Result {
 			env := os.Environ()
 			sort.Strings(env)
