@@ -334,6 +334,17 @@ func TestRunFaults(t *testing.T) {
 			child: true,
 		},
 		{
+			// Out of the process group and without the run token: only
+			// the plugin's PID namespace takes it down.
+			name:    "spawns a child in a session of its own without the token and returns",
+			timeout: 30 * time.Second,
+			checks:  map[string]map[string]any{"good.spawn": {"pidfile": "{pidfile}", "then": "return", "setsid": true, "scrub": true}},
+			want: map[string]result{
+				"good.spawn": {checks.StatusPass, `spawned {child}`},
+			},
+			child: true,
+		},
+		{
 			// Out of the process group, but it still carries the
 			// launch's run token.
 			name:    "spawns a child in a session of its own and returns",

@@ -107,6 +107,11 @@ func (r *procRunner) start(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runn
 			// Set after the credentials change (which would clear it).
 			Pdeathsig:  syscall.SIGKILL,
 			Credential: r.cred,
+			// A PID namespace of its own: when the plugin dies, the kernel
+			// kills everything it started, even what left its process
+			// group and dropped the run token. Start falls back without it
+			// where namespaces are not permitted.
+			Cloneflags: syscall.CLONE_NEWPID,
 		},
 	}
 	r.cmd = c
@@ -127,6 +132,15 @@ func (r *procRunner) Start(context.Context) error {
 	}
 	r.cmd.Stdout, r.cmd.Stderr = outW, errW
 	err = r.cmd.Start()
+	if err != nil && r.cmd.SysProcAttr.Cloneflags != 0 && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC)) {
+		// Not root, or in a container that forbids namespaces: the
+		// process group, the run token and Sweep still apply.
+		attr := *r.cmd.SysProcAttr
+		attr.Cloneflags = 0
+		r.cmd = &exec.Cmd{Path: r.cmd.Path, Args: r.cmd.Args, Env: r.cmd.Env, Dir: r.cmd.Dir,
+			Stdout: outW, Stderr: errW, SysProcAttr: &attr}
+		err = r.cmd.Start()
+	}
 	outW.Close()
 	errW.Close()
 	if err != nil {

@@ -48,6 +48,17 @@ func (c check) Run(ctx context.Context, h checks.Host, p checks.Params) checks.R
 // have flushed.
 var rawStderr = os.Stderr
 
+// hostPid is this process's pid as the agent sees it: the plugin runs in a
+// PID namespace of its own (where it is 1), but /proc is the host's.
+func hostPid() int {
+	if s, err := os.Readlink("/proc/self"); err == nil {
+		if pid, err := strconv.Atoi(s); err == nil {
+			return pid
+		}
+	}
+	return os.Getpid()
+}
+
 // recordLaunch appends the process id to .<file name>.launches beside the
 // binary, so that a test can tell whether the agent launched it at all and
 // find every process it started.
@@ -60,7 +71,7 @@ func recordLaunch() {
 	if err != nil {
 		return
 	}
-	fmt.Fprintf(f, "%d\n", os.Getpid())
+	fmt.Fprintf(f, "%d\n", hostPid())
 	f.Close()
 }
 
@@ -161,23 +172,41 @@ func main() {
 			{Name: "pidfile", Kind: checks.KindString, Default: "", Doc: "where to write the child's pid"},
 			{Name: "then", Kind: checks.KindString, Default: "return", Doc: "return or exit"},
 			{Name: "setsid", Kind: checks.KindBool, Default: false, Doc: "start the child in a session of its own, out of the plugin's process group"},
+			{Name: "scrub", Kind: checks.KindBool, Default: false, Doc: "start the child with an empty environment (without the run token)"},
 		}, run: func(_ context.Context, _ checks.Host, p checks.Params) checks.Result {
-			child := exec.Command("sleep", "300")
+			// The shell writes its own pid as the agent sees it (/proc is
+			// the host's even in the plugin's PID namespace), then becomes
+			// sleep.
+			pidfile := p.String("pidfile")
+			child := exec.Command("/bin/sh", "-c", `read s < /proc/self/stat && echo "${s%% *}" > "$0" && exec sleep 300`, pidfile)
 			child.Stderr = rawStderr
 			if p.Bool("setsid") {
 				child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 			}
+			if p.Bool("scrub") {
+				child.Env = []string{}
+			}
 			if err := child.Start(); err != nil {
 				return checks.Errorf("spawn: %v", err)
 			}
-			if err := os.WriteFile(p.String("pidfile"), []byte(strconv.Itoa(child.Process.Pid)), 0o600); err != nil {
-				return checks.Errorf("pidfile: %v", err)
+			var pid string
+			for range 500 {
+				if data, _ := os.ReadFile(pidfile); len(data) > 0 && data[len(data)-1] == '\n' {
+					pid = strings.TrimSpace(string(data))
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
+			if pid == "" {
+				return checks.Errorf("spawn: the child did not write %s", pidfile)
+			}
+			// The test reads the pid without the newline.
+			_ = os.WriteFile(pidfile, []byte(pid), 0o600)
 			if p.String("then") == "exit" {
-				fmt.Fprintf(rawStderr, "%s: exiting, leaving child %d behind\n", name, child.Process.Pid)
+				fmt.Fprintf(rawStderr, "%s: exiting, leaving child %s behind\n", name, pid)
 				os.Exit(0)
 			}
-			return checks.Pass(fmt.Sprintf("spawned %d", child.Process.Pid))
+			return checks.Pass("spawned " + pid)
 		}},
 	}})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -46,7 +47,7 @@ func (server) Run(*pluginpb.RunRequest, pluginpb.Plugin_RunServer) error {
 func (server) Stop(context.Context, *pluginpb.StopRequest) (*pluginpb.StopResponse, error) {
 	if exe, err := os.Executable(); err == nil {
 		if f, err := os.OpenFile(filepath.Join(filepath.Dir(exe), "."+filepath.Base(exe)+".stops"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
-			fmt.Fprintf(f, "%d\n", os.Getpid())
+			fmt.Fprintf(f, "%d\n", hostPid())
 			f.Close()
 		}
 	}
@@ -61,4 +62,15 @@ func main() {
 		GRPCServer:       plugin.DefaultGRPCServer,
 		Logger:           hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Warn}),
 	})
+}
+
+// hostPid is this process's pid as the agent sees it: the plugin runs in a
+// PID namespace of its own (where it is 1), but /proc is the host's.
+func hostPid() int {
+	if s, err := os.Readlink("/proc/self"); err == nil {
+		if pid, err := strconv.Atoi(s); err == nil {
+			return pid
+		}
+	}
+	return os.Getpid()
 }

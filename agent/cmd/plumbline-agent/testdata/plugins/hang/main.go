@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"os"
-	"strconv"
 
 	"github.com/plumbline/plumbline/checks"
 	"github.com/plumbline/plumbline/plugins/sdk"
@@ -24,7 +23,10 @@ func (forever) Meta() checks.Meta {
 
 func (forever) Run(_ context.Context, _ checks.Host, p checks.Params) checks.Result {
 	if f := p.String("pidfile"); f != "" {
-		_ = os.WriteFile(f, []byte(strconv.Itoa(os.Getpid())), 0o644)
+		// The pid as the agent sees it: the plugin is 1 in its own PID
+		// namespace, but /proc is the host's.
+		pid, _ := os.Readlink("/proc/self")
+		_ = os.WriteFile(f, []byte(pid), 0o644)
 	}
 	select {}
 }
