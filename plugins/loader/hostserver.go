@@ -2,8 +2,6 @@ package loader
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"google.golang.org/grpc"
 
@@ -99,8 +97,3 @@ func (s *hostServer) Packages(ctx context.Context, _ *pluginpb.PackagesRequest) 
 	}
 	return resp, nil
 }
-
-var (
-	_ = errors.New
-	_ = fmt.Sprint
-)

@@ -19,8 +19,6 @@ import (
 	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
 
-	"github.com/plumbline/plumbline/checks"
-	"github.com/plumbline/plumbline/plugins/pluginpb"
 	"github.com/plumbline/plumbline/plugins/protocol"
 )
 
@@ -417,8 +415,3 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
-
-var (
-	_ = checks.StatusPass
-	_ = pluginpb.Status_STATUS_PASS
-)

@@ -34,7 +34,6 @@ import (
 	"github.com/plumbline/plumbline/checks/report"
 	"github.com/plumbline/plumbline/plugins/pluginpb"
 	"github.com/plumbline/plumbline/plugins/protocol"
-	"github.com/plumbline/plumbline/plugins/sdk"
 )
 
 // Defaults for Config.
@@ -776,8 +775,6 @@ func boundErr(err error) error {
 	}
 	return errors.New(truncate(err.Error(), maxText))
 }
-
-var _ = sdk.Version
 
 // Description is what a plugin binary says about itself.
 type Description struct {
