@@ -54,6 +54,29 @@ func pluginConfig(p config.Plugins, checkTimeout time.Duration, runDir string, d
 	}, nil
 }
 
+// reloadPins re-reads the lock file before a scan, so that re-pinning an
+// upgraded plugin takes effect at the next scan without a restart. A lock
+// file that has become unreadable or invalid keeps the pins the agent has
+// (logged every scan): a bad edit must not unpin every plugin.
+func reloadPins(pc *loader.Config, lockFile string, log *slog.Logger) *loader.Config {
+	if pc == nil || lockFile == "" {
+		return pc
+	}
+	data, err := os.ReadFile(lockFile)
+	if err == nil {
+		var pins map[string]string
+		if pins, err = loader.ParseLockFile(lockFile, data); err == nil {
+			pc.Pins = pins
+			return pc
+		}
+	}
+	if errors.Is(err, fs.ErrNotExist) && len(pc.Pins) == 0 {
+		return pc
+	}
+	log.Error("plugin pins not reloaded; keeping the previous ones", "lock_file", lockFile, "err", err)
+	return pc
+}
+
 const pluginUsage = `Usage:
   plumbline-agent plugin new NAME [--dir DIR] [--module PATH] [--plumbline-src DIR]
       write a working plugin project (main, an example check with its test and

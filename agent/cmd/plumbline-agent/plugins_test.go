@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,5 +297,32 @@ func TestPluginDiesWithAgent(t *testing.T) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			t.Fatalf("plugin process %d outlived the killed agent", pid)
 		}
+	}
+}
+
+// The daemon re-reads its pins before every scan; a broken lock file keeps
+// the pins it had.
+func TestReloadPins(t *testing.T) {
+	t.Parallel()
+	lock := filepath.Join(t.TempDir(), "plugins.lock")
+	a, b := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	pc := &loader.Config{Pins: map[string]string{"acme": a}}
+
+	os.WriteFile(lock, []byte(b+"  acme\n"+a+"  other\n"), 0o644)
+	if got := reloadPins(pc, lock, log).Pins; got["acme"] != b || got["other"] != a {
+		t.Errorf("after re-pinning: %v", got)
+	}
+	os.WriteFile(lock, []byte("garbage\n"), 0o644)
+	if got := reloadPins(pc, lock, log).Pins; got["acme"] != b || !strings.Contains(logs.String(), "plugins.lock:1") {
+		t.Errorf("broken lock file: pins %v, log %q; want the previous pins and the line named", got, logs.String())
+	}
+	os.Remove(lock)
+	if got := reloadPins(pc, lock, log).Pins; got["acme"] != b {
+		t.Errorf("removed lock file: pins %v, want the previous ones", got)
+	}
+	if reloadPins(nil, lock, log) != nil {
+		t.Error("no plugins set up: want nil")
 	}
 }

@@ -162,7 +162,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 			r, notes, err := scan.Run(ctx, scan.Options{
 				Root: cfg.Scan.Root, Baseline: cfg.Scan.Baseline, Identity: &id, Sequence: seq,
 				CheckTimeout: cfg.Scan.CheckTimeout, Group: cfg.Group, Interval: cfg.Scan.Interval,
-				Plugins: p.plugins,
+				Plugins: reloadPins(p.plugins, cfg.Plugins.LockFile, log),
 			})
 			for _, n := range notes {
 				log.Info("scan note", "note", n)
