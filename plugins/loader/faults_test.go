@@ -15,6 +15,7 @@ import (
 
 	"github.com/plumbline/plumbline/checks"
 	"github.com/plumbline/plumbline/checks/baseline"
+	"github.com/plumbline/plumbline/plugins/protocol"
 )
 
 // The fault tests run real plugin binaries (built by TestMain from
@@ -663,8 +664,11 @@ func TestEnvironmentScrubbed(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9a-f]{24}$`).MatchString(env[EnvRunToken]) {
 		t.Errorf("%s=%q, want a run token", EnvRunToken, env[EnvRunToken])
 	}
+	if env[protocol.EnvAgentUID] != strconv.Itoa(os.Geteuid()) {
+		t.Errorf("%s=%q, want the agent's uid %d", protocol.EnvAgentUID, env[protocol.EnvAgentUID], os.Geteuid())
+	}
 	// Everything else is go-plugin's handshake.
-	allowed := []string{"PATH", "HOME", "LANG", "LC_ALL", EnvRunToken, "PLUMBLINE_PLUGIN"}
+	allowed := []string{"PATH", "HOME", "LANG", "LC_ALL", EnvRunToken, protocol.EnvAgentUID, "PLUMBLINE_PLUGIN"}
 	for k, v := range env {
 		if !slices.Contains(allowed, k) && !strings.HasPrefix(k, "PLUGIN_") {
 			t.Errorf("the plugin sees %s=%q, which the agent does not set for it", k, v)

@@ -98,8 +98,9 @@ func (r *procRunner) start(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runn
 	c := &exec.Cmd{
 		Path: "/proc/self/fd/" + strconv.Itoa(int(r.file.Fd())),
 		Args: []string{r.name},
-		Env:  append(append(append([]string{}, baseEnv...), cmd.Env...), EnvRunToken+"="+r.token),
-		Dir:  "/",
+		Env: append(append(append([]string{}, baseEnv...), cmd.Env...),
+			EnvRunToken+"="+r.token, protocol.EnvAgentUID+"="+strconv.Itoa(os.Geteuid())),
+		Dir: "/",
 		SysProcAttr: &syscall.SysProcAttr{
 			Setsid: true,
 			// Set after the credentials change (which would clear it).

@@ -352,8 +352,17 @@ func (l *loaded) start(ctx context.Context, pin string, h checks.Host, facts *pl
 	}
 	// Serve the host to the plugin over go-plugin's broker.
 	id := proc.rpc.Broker.NextId()
+	pluginPid := int32(proc.pid())
 	go proc.rpc.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-		srv := grpc.NewServer(append(opts, hostServerOptions...)...)
+		// Only the plugin's own process may use the host service: its
+		// socket is group-writable when the plugin runs as another user.
+		peer := grpc.Creds(protocol.PeerCheck(func(pid int32, _ uint32) error {
+			if pid != pluginPid {
+				return fmt.Errorf("process %d is not plugin %s (%d)", pid, l.name, pluginPid)
+			}
+			return nil
+		}))
+		srv := grpc.NewServer(append(append(opts, hostServerOptions...), peer)...)
 		pluginpb.RegisterHostServer(srv, &hostServer{h: newGuardedHost(h, l.cfg.Deny)})
 		return srv
 	})

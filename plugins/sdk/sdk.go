@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/plumbline/plumbline/checks"
 	"github.com/plumbline/plumbline/plugins/protocol"
@@ -92,7 +93,11 @@ func Serve(p Plugin) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  protocol.Handshake,
 		VersionedPlugins: protocol.PluginSets(NewServer(p)),
-		GRPCServer:       plugin.DefaultGRPCServer,
+		// Only the agent may call the plugin: its socket directory is
+		// group-writable when the plugin runs as another user.
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return grpc.NewServer(append(opts, grpc.Creds(protocol.PeerCheck(protocol.AgentPeer())))...)
+		},
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name: "plugin." + p.Name, Output: os.Stderr, Level: hclog.Warn,
 		}),
