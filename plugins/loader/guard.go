@@ -22,16 +22,22 @@ import (
 type guardedHost struct {
 	checks.Host
 	deny []string // absolute, symlink-free paths on the live host
+	pid  string   // the agent's pid
+	live bool     // the host is the one the agent runs on: guard it
 }
 
 func newGuardedHost(h checks.Host, deny []string) *guardedHost {
-	g := &guardedHost{Host: h}
+	g := &guardedHost{Host: h, pid: strconv.Itoa(os.Getpid())}
 	if !h.Live() {
 		return g // an image's /proc and files are not the agent's
 	}
-	for _, p := range append([]string{"/proc/" + strconv.Itoa(os.Getpid())}, deny...) {
+	g.live = true
+	for _, p := range deny {
 		if p == "" {
 			continue
+		}
+		if a, err := filepath.Abs(p); err == nil {
+			p = a
 		}
 		if r, err := filepath.EvalSymlinks(p); err == nil {
 			p = r
@@ -41,31 +47,126 @@ func newGuardedHost(h checks.Host, deny []string) *guardedHost {
 	return g
 }
 
-// check refuses p when it leads into a denied path. The link-free path is
-// worked out first, so that a link the plugin made (/tmp/x -> /proc/self)
-// does not get round it. follow says whether the last component's link
-// is followed by the operation.
+// check refuses p when it leads into a denied path. The path is resolved
+// as the kernel resolves it (links in every component, the last one only
+// when follow is set, and ".." applied to the resolved path, not to the
+// text: "/dev/fd/../environ" is the agent's /proc/<pid>/environ), so that
+// a link (/dev/fd, /tmp/x -> /proc/self) does not get round it. The
+// agent's /proc entry is denied under any of its thread ids too
+// (/proc/<tid> is the same process), and no link in it is followed (cwd,
+// root, fd/N lead wherever the agent is); what the host-wide links
+// /proc/mounts and /proc/net lead to in it is the host's, and is served.
 func (g *guardedHost) check(op, p string, follow bool) error {
-	if len(g.deny) == 0 {
+	if !g.live {
 		return nil
 	}
-	clean := path.Clean(p)
-	real := clean
-	if follow {
-		if r, err := filepath.EvalSymlinks(clean); err == nil {
-			real = r
-		}
-	} else if r, err := filepath.EvalSymlinks(path.Dir(clean)); err == nil {
-		real = filepath.Join(r, path.Base(clean))
-	}
-	for _, d := range g.deny {
-		for _, c := range []string{clean, real} {
-			if c == d || strings.HasPrefix(c, d+"/") {
-				return &fs.PathError{Op: op, Path: p, Err: fmt.Errorf("the agent's own files are not served to plugins: %w", fs.ErrPermission)}
-			}
-		}
+	if g.leadsToDenied(p, follow) {
+		return &fs.PathError{Op: op, Path: p, Err: fmt.Errorf("the agent's own files are not served to plugins: %w", fs.ErrPermission)}
 	}
 	return nil
+}
+
+// maxLinks matches Linux's MAXSYMLINKS.
+const maxLinks = 40
+
+func (g *guardedHost) leadsToDenied(p string, follow bool) bool {
+	if !path.IsAbs(p) {
+		return false // the host refuses it
+	}
+	cur := "/"
+	rest := strings.TrimLeft(p, "/")
+	links := 0
+	for rest != "" {
+		var comp string
+		comp, rest, _ = strings.Cut(rest, "/")
+		switch comp {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, comp)
+		if g.deniedPath(next) {
+			return true
+		}
+		if rest == "" && !follow {
+			return g.denied(next)
+		}
+		fi, err := os.Lstat(next)
+		if err != nil {
+			// Missing, or not a directory: the kernel fails here too;
+			// the text left is checked as written.
+			return g.denied(path.Join(next, rest))
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		if in, _ := g.agentProc(next); in {
+			return true
+		}
+		if links++; links > maxLinks {
+			return false // the kernel gives up (ELOOP) as well
+		}
+		target, err := os.Readlink(next)
+		if err != nil {
+			return false
+		}
+		if !path.IsAbs(target) && strings.HasPrefix(next, "/proc/") && strings.Contains(target, ":") {
+			// Another process's magic link to something without a path
+			// (a pipe, a socket, an anonymous inode).
+			cur = next
+			continue
+		}
+		if path.IsAbs(target) {
+			cur = "/"
+		}
+		rest = strings.TrimLeft(target+"/"+rest, "/")
+	}
+	return g.denied(cur)
+}
+
+// denied reports whether clean absolute path p is, or is inside, a denied
+// path or the agent's /proc entry.
+func (g *guardedHost) denied(p string) bool {
+	if in, host := g.agentProc(p); in && !host {
+		return true
+	}
+	return g.deniedPath(p)
+}
+
+// deniedPath reports whether clean absolute path p is, or is inside, one
+// of the deny paths.
+func (g *guardedHost) deniedPath(p string) bool {
+	for _, d := range g.deny {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// agentProc reports whether clean absolute path p is, or is inside, the
+// /proc entry of the agent or of one of its threads (thread ids are not
+// listed in /proc but are served there), and whether it is one of the
+// entries that show the host rather than the agent (mounts, mountinfo,
+// net: what /proc/mounts and /proc/net link to).
+func (g *guardedHost) agentProc(p string) (in, host bool) {
+	rest, ok := strings.CutPrefix(p, "/proc/")
+	if !ok {
+		return false, false
+	}
+	id, sub, _ := strings.Cut(rest, "/")
+	if id == "" || strings.Trim(id, "0123456789") != "" {
+		return false, false
+	}
+	if id != g.pid {
+		if _, err := os.Lstat("/proc/" + g.pid + "/task/" + id); err != nil {
+			return false, false
+		}
+	}
+	return true, sub == "mounts" || sub == "mountinfo" || sub == "net" || strings.HasPrefix(sub, "net/")
 }
 
 func (g *guardedHost) ReadFile(ctx context.Context, p string) ([]byte, error) {
@@ -101,6 +202,23 @@ func (g *guardedHost) Readlink(ctx context.Context, p string) (string, error) {
 		return "", err
 	}
 	return g.Host.Readlink(ctx, p)
+}
+
+// Glob leaves out the matches that lead into a denied path: their names
+// (the agent's open files, what its data directory holds) are the
+// agent's too.
+func (g *guardedHost) Glob(ctx context.Context, pattern string) ([]string, error) {
+	matches, err := g.Host.Glob(ctx, pattern)
+	if !g.live || len(matches) == 0 {
+		return matches, err
+	}
+	var out []string
+	for _, m := range matches {
+		if g.check("glob", m, false) == nil {
+			out = append(out, m)
+		}
+	}
+	return out, err
 }
 
 // Exec allows the allow-listed commands only in the read-only shapes the
