@@ -339,6 +339,13 @@ func (l *loaded) start(ctx context.Context, pin string, h checks.Host, facts *pl
 		return err
 	}
 	l.sha256 = sum
+	if l.cfg.cred != nil {
+		// It is executed as plugins.user, which owns neither file nor group.
+		if fi, err := file.Stat(); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			file.Close()
+			return fmt.Errorf("%s is not executable by others (mode %04o), so not by plugins.user %s; run chmod 0755 %s", l.path, fi.Mode().Perm(), l.cfg.User, l.path)
+		}
+	}
 	l.deadline = time.Now().Add(l.cfg.Budget)
 	proc, err := launch(l.name, file, l.cfg, newToken())
 	file.Close() // the child has its own copy once exec'd

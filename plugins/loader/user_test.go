@@ -82,3 +82,25 @@ func TestPluginRunsAsAnotherUser(t *testing.T) {
 		}
 	}
 }
+
+// A binary only its owner (root) may run cannot start as plugins.user;
+// the agent says so instead of a bare "permission denied" from exec.
+func TestPluginUserNeedsExecutableBinary(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("starting a plugin as another user needs root (not root here)")
+	}
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Skipf("no user nobody on this machine: %v", err)
+	}
+	dir := newPluginDir(t)
+	exe := install(t, dir, "good", "good")
+	if err := os.Chmod(exe, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, Config{Dir: dir, Pins: pinAll(t, dir, "good"), User: "nobody"}, fixtureHost(t))
+	want := exe + " is not executable by others (mode 0750), so not by plugins.user nobody; run chmod 0755 " + exe
+	if got := refOf(t, s, "good").Error; got != want {
+		t.Errorf("plugin error %q, want %q", got, want)
+	}
+}
