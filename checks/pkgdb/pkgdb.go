@@ -85,10 +85,6 @@ func Read(ctx context.Context, h checks.Host) (*DB, error) {
 	})
 }
 
-// ReadFrom reads the package database through h's files and commands,
-// never through a Lister: it is what a Lister's server side calls.
-func ReadFrom(ctx context.Context, h checks.Host) (*DB, error) { return read(ctx, h) }
-
 // New builds a database from a list, e.g. one received from the agent.
 func New(format Format, source string, pkgs []Package) *DB {
 	db := &DB{Format: format, Source: source, byName: make(map[string]Package, len(pkgs))}

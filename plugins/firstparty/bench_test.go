@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,26 +19,25 @@ import (
 
 const benchHost = "../../agent/cmd/plumbline-agent/testdata/hosts/debian12-server"
 
-// entriesFor returns the linked entries of the given families, and a
-// function giving the same entries resolved through a plugin session.
-func entriesFor(b *testing.B, lookup func(string) (checks.Check, bool), names ...string) []baseline.Entry {
+// entriesFor returns the entries of every check of the given families (by
+// id namespace), resolved through lookup (the built-in registry or a plugin
+// session), with default parameters.
+func entriesFor(b testing.TB, lookup func(string) (checks.Check, bool), names ...string) []baseline.Entry {
 	b.Helper()
 	var out []baseline.Entry
 	for _, c := range checks.All() {
 		id := c.Meta().ID
-		ns, _, _ := strings.Cut(id, ".")
-		found := false
-		for _, n := range names {
-			found = found || n == ns
-		}
-		if !found {
+		if ns, _, _ := strings.Cut(id, "."); !slices.Contains(names, ns) {
 			continue
 		}
 		pc, ok := lookup(id)
 		if !ok {
 			b.Fatalf("%s not provided", id)
 		}
-		p, _ := checks.Resolve(pc.Meta().Params, nil)
+		p, err := checks.Resolve(pc.Meta().Params, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
 		out = append(out, baseline.Entry{Check: pc, Params: p, Severity: pc.Meta().Severity})
 	}
 	return out

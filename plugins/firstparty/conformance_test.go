@@ -12,11 +12,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/plumbline/plumbline/checks"
-	"github.com/plumbline/plumbline/checks/baseline"
 	"github.com/plumbline/plumbline/checks/checktest"
 	"github.com/plumbline/plumbline/checks/engine"
 	_ "github.com/plumbline/plumbline/checks/families"
@@ -126,27 +124,6 @@ func fixtureRoots(t *testing.T, family string) []string {
 	return roots
 }
 
-func familyEntries(t *testing.T, lookup func(string) (checks.Check, bool), prefix string) []baseline.Entry {
-	t.Helper()
-	var entries []baseline.Entry
-	for _, c := range checks.All() {
-		id := c.Meta().ID
-		if !strings.HasPrefix(id, prefix+".") {
-			continue
-		}
-		pc, ok := lookup(id)
-		if !ok {
-			t.Fatalf("%s: not provided", id)
-		}
-		p, err := checks.Resolve(pc.Meta().Params, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries = append(entries, baseline.Entry{Check: pc, Params: p, Severity: pc.Meta().Severity})
-	}
-	return entries
-}
-
 func strip(rs []checks.Result) []checks.Result {
 	out := slices.Clone(rs)
 	for i := range out {
@@ -170,7 +147,7 @@ func TestFirstPartyPluginsMatchLinkedFamilies(t *testing.T) {
 					t.Fatal(err)
 				}
 				ctx := context.Background()
-				linked := engine.Run(ctx, h, familyEntries(t, checks.Lookup, name), engine.Options{})
+				linked := engine.Run(ctx, h, entriesFor(t, checks.Lookup, name), engine.Options{})
 
 				sess, err := loader.Open(ctx, loader.Config{Dir: filepath.Join(pluginDir, name), Pins: pins(t, name), RunDir: t.TempDir()}, h)
 				if err != nil {
@@ -181,7 +158,7 @@ func TestFirstPartyPluginsMatchLinkedFamilies(t *testing.T) {
 						t.Fatalf("plugin %s: %s", name, ref.Error)
 					}
 				}
-				remote := engine.Run(ctx, h, familyEntries(t, sess.Lookup, name), engine.Options{})
+				remote := engine.Run(ctx, h, entriesFor(t, sess.Lookup, name), engine.Options{})
 				sess.Close()
 				if !reflect.DeepEqual(strip(linked), strip(remote)) {
 					for i := range linked {

@@ -24,10 +24,19 @@ type guardedHost struct {
 	deny []string // absolute, symlink-free paths on the live host
 	pid  string   // the agent's pid
 	live bool     // the host is the one the agent runs on: guard it
+	memo *checks.Memo
 }
 
+// Memo implements checks.Memoizer with the scanned host's own per-scan
+// cache, so that the package database the agent parsed for its linked
+// checks is parsed once for every plugin of the scan too.
+func (g *guardedHost) Memo() *checks.Memo { return g.memo }
+
 func newGuardedHost(h checks.Host, deny []string) *guardedHost {
-	g := &guardedHost{Host: h, pid: strconv.Itoa(os.Getpid())}
+	g := &guardedHost{Host: h, pid: strconv.Itoa(os.Getpid()), memo: &checks.Memo{}}
+	if m, ok := h.(checks.Memoizer); ok {
+		g.memo = m.Memo()
+	}
 	if !h.Live() {
 		return g // an image's /proc and files are not the agent's
 	}

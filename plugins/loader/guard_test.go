@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/plumbline/plumbline/checks"
 	"github.com/plumbline/plumbline/checks/hostfs"
 )
 
@@ -89,5 +90,23 @@ func TestGuardResolvesAsTheKernel(t *testing.T) {
 				t.Errorf("guarded glob /proc/*/comm names the agent's entry")
 			}
 		}
+	}
+}
+
+// The guarded host shares the scanned host's per-scan cache: the package
+// database is parsed once per scan however many plugins ask for it.
+func TestGuardedHostSharesTheScanMemo(t *testing.T) {
+	t.Parallel()
+	h := fixtureHost(t)
+	g := newGuardedHost(h, nil)
+	calls := 0
+	read := func() (string, error) { calls++; return "db", nil }
+	for _, via := range []checks.Host{h, g, g} {
+		if v, err := checks.Memoized(via, "pkgdb-test", read); v != "db" || err != nil {
+			t.Fatalf("Memoized = %q, %v", v, err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("computed %d times through the host and its guard, want once", calls)
 	}
 }
