@@ -63,6 +63,7 @@ var CISBenchmarks = map[string]string{
 	"ubuntu:22.04": "CIS Ubuntu Linux 22.04 LTS Benchmark v2.0.0",
 	"ubuntu:24.04": "CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0",
 	"rhel:9":       "CIS Red Hat Enterprise Linux 9 Benchmark v2.0.0",
+	"alinux:3":     "CIS Alibaba Cloud Linux 3 Benchmark v1.0.0",
 }
 
 // Measure builds a reference to the security measure (the promise made to

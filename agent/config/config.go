@@ -65,6 +65,7 @@ type Scan struct {
 	Jitter       time.Duration `yaml:"jitter" doc:"random 0..jitter added to every interval and to the first scan, so that agents restarted together do not scan together; less than interval"`
 	Baseline     string        `yaml:"baseline" doc:"built-in baseline name or baseline file; empty picks the built-in one for the host's /etc/os-release"`
 	Root         string        `yaml:"root" doc:"directory that is / for the scanned system, e.g. /host in a container"`
+	ChecksDir    string        `yaml:"checks_dir" doc:"directory of your own declarative check files (*.yaml, schema plumbline.checks/v1); their checks join the baseline. Skipped when it does not exist; an invalid file stops the agent"`
 	CheckTimeout time.Duration `yaml:"check_timeout" doc:"deadline of each check; a check that runs out reports ERROR, never FAIL"`
 	AtStart      bool          `yaml:"at_start" doc:"scan when the agent starts (after a random 0..jitter), rather than one interval later"`
 }
@@ -113,6 +114,7 @@ func Default() Agent {
 			Interval:     time.Hour,
 			Jitter:       5 * time.Minute,
 			Root:         "/",
+			ChecksDir:    "/etc/plumbline/checks.d",
 			CheckTimeout: 10 * time.Second,
 			AtStart:      true,
 		},

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +31,9 @@ type Options struct {
 	// Baseline is a built-in baseline name or a file path; empty picks the
 	// built-in baseline for the host's os-release.
 	Baseline string
+	// ChecksDir holds the operator's declarative check files (see
+	// LoadLocalChecks); they join the baseline. Empty or missing: none.
+	ChecksDir string
 	// Only restricts the scan to these check ids.
 	Only []string
 	// HostID overrides the host identity.
@@ -69,7 +71,11 @@ func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
 		return nil, nil, err
 	}
 	var notes Notes
-	lookup := checks.Lookup
+	local, err := LoadLocalChecks(opts.ChecksDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	lookup := LocalLookup(local, checks.Lookup)
 	var sess *loader.Session
 	if opts.Plugins != nil {
 		cfg := *opts.Plugins
@@ -80,7 +86,10 @@ func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
 			return nil, nil, err
 		}
 		defer sess.Close()
-		lookup = PluginLookup(sess)
+		if err := OwnedByPlugins(local, sess.Owns); err != nil {
+			return nil, nil, err
+		}
+		lookup = LocalLookup(local, PluginLookup(sess))
 	}
 	b, note, err := ResolveBaseline(ctx, h, opts.Baseline, lookup)
 	if err != nil {
@@ -90,8 +99,9 @@ func Run(ctx context.Context, opts Options) (*report.Report, Notes, error) {
 		notes = append(notes, note)
 	}
 	if sess != nil {
-		b = withPluginChecks(b, sess)
+		b = withChecks(b, sess.Checks())
 	}
+	b = withChecks(b, local)
 	entries, err := engine.Select(b, opts.Only)
 	if err != nil {
 		return nil, nil, err
@@ -171,31 +181,6 @@ func pluginRefs(s *loader.Session) []report.PluginRef {
 		return []report.PluginRef{}
 	}
 	return s.Refs()
-}
-
-// withPluginChecks adds every plugin check the baseline does not name, with
-// its default parameters: installing and pinning a plugin is enough to run
-// its checks, and a baseline entry (params, severity, skip) refines them.
-func withPluginChecks(b *baseline.Baseline, s *loader.Session) *baseline.Baseline {
-	named := map[string]bool{}
-	for _, e := range b.Entries {
-		named[e.Check.Meta().ID] = true
-	}
-	out := *b
-	out.Entries = slices.Clone(b.Entries)
-	for _, c := range s.Checks() {
-		m := c.Meta()
-		if named[m.ID] {
-			continue
-		}
-		p, err := checks.Resolve(m.Params, nil)
-		if err != nil {
-			// The loader validated the defaults; a stand-in has none.
-			p = checks.Params{}
-		}
-		out.Entries = append(out.Entries, baseline.Entry{Check: c, Params: p, Severity: m.Severity})
-	}
-	return &out
 }
 
 // ResolveBaseline loads the baseline named by spec: a file when spec names

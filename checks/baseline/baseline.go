@@ -118,22 +118,10 @@ func Parse(file string, data []byte, lookup Lookup) (*Baseline, error) {
 	b := &Baseline{Source: file, SHA256: hex.EncodeToString(sum[:])}
 	p := &parser{file: file}
 
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, Errors{{File: file, Msg: "file is empty: want a mapping with schema, name, version and checks"}}
-		}
-		return nil, Errors{{File: file, Line: yamlErrLine(err), Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+	top, err := Document(file, data, "a baseline", "schema, name, version and checks")
+	if err != nil {
+		return nil, err
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, Errors{{File: file, Line: extra.Line, Msg: "more than one YAML document (\"---\"): a baseline is one document"}}
-	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, Errors{{File: file, Line: 1, Msg: "want a mapping with schema, name, version and checks"}}
-	}
-	top := doc.Content[0]
 	var checksNode *yaml.Node
 	seenKeys := map[string]bool{}
 	for i := 0; i+1 < len(top.Content); i += 2 {
@@ -174,6 +162,32 @@ func Parse(file string, data []byte, lookup Lookup) (*Baseline, error) {
 		return nil, p.errs
 	}
 	return b, nil
+}
+
+// Document decodes a YAML file that must be exactly one mapping: what
+// names the kind of file ("a baseline") and keys what the mapping holds,
+// for the messages.
+func Document(file string, data []byte, what, keys string) (*yaml.Node, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Errors{{File: file, Msg: "file is empty: want a mapping with " + keys}}
+		}
+		return nil, Errors{{File: file, Line: yamlErrLine(err), Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, Errors{{File: file, Line: extra.Line, Msg: "more than one YAML document (\"---\"): " + what + " is one document"}}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		line := 1
+		if len(doc.Content) > 0 {
+			line = doc.Content[0].Line
+		}
+		return nil, Errors{{File: file, Line: line, Msg: "want a mapping with " + keys}}
+	}
+	return doc.Content[0], nil
 }
 
 type parser struct {

@@ -52,8 +52,9 @@ func Expect(t testing.TB, c checks.Check, root string, params map[string]any, wa
 
 // Materialize copies a fixture host tree into a temp dir with the modes a
 // real host has: git keeps neither modes nor ownership, so each tree has a
-// MODES file ("octal-mode path" per line) and everything else gets 0644
-// files and 0755 directories. Symlinks are copied as symlinks.
+// MODES file ("octal-mode path" or "octal-mode uid:gid path" per line;
+// ownership is applied only when running as root) and everything else gets
+// 0644 files and 0755 directories. Symlinks are copied as symlinks.
 func Materialize(t testing.TB, fixture string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "root")
@@ -115,7 +116,23 @@ func Materialize(t testing.TB, fixture string) string {
 		if mode&0o1000 != 0 {
 			fm |= fs.ModeSticky
 		}
-		if err := os.Chmod(filepath.Join(dst, strings.TrimSpace(rel)), fm); err != nil {
+		rel = strings.TrimSpace(rel)
+		// An optional owner: "0750 1000:1000 home/alice".
+		if owner, rest, ok := strings.Cut(rel, " "); ok && strings.Contains(owner, ":") {
+			uidS, gidS, _ := strings.Cut(owner, ":")
+			uid, uerr := strconv.Atoi(uidS)
+			gid, gerr := strconv.Atoi(gidS)
+			if uerr != nil || gerr != nil {
+				t.Fatalf("%s/MODES:%d: owner %q: want uid:gid", fixture, n, owner)
+			}
+			rel = strings.TrimSpace(rest)
+			if os.Geteuid() == 0 {
+				if err := os.Lchown(filepath.Join(dst, rel), uid, gid); err != nil {
+					t.Fatalf("%s/MODES:%d: %v", fixture, n, err)
+				}
+			}
+		}
+		if err := os.Chmod(filepath.Join(dst, rel), fm); err != nil {
 			t.Fatalf("%s/MODES:%d: %v", fixture, n, err)
 		}
 	}

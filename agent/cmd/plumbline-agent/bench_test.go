@@ -31,11 +31,19 @@ func BenchmarkFullScan(b *testing.B) {
 
 func BenchmarkFullScanBinary(b *testing.B) {
 	root := checktest.Materialize(b, benchHost)
+	benchBinary(b, "scan", "--root", root, "--format", "json", "-o", "/dev/null")
+}
+
+// benchBinary runs the agent binary with args in a loop and reports its
+// peak RSS and wall time per run; exit statuses 0-2 (pass, error, fail)
+// are results, anything else is a failure.
+func benchBinary(b *testing.B, args ...string) {
+	b.Helper()
 	var peakKB int64
 	var wall time.Duration
 	n := 0
 	for b.Loop() {
-		cmd := exec.Command(agentBin, "scan", "--root", root, "--format", "json", "-o", "/dev/null")
+		cmd := exec.Command(agentBin, args...)
 		start := time.Now()
 		err := cmd.Run()
 		wall += time.Since(start)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/plumbline/plumbline/checks"
 	"github.com/plumbline/plumbline/checks/baseline"
+	"github.com/plumbline/plumbline/checks/declarative"
 	_ "github.com/plumbline/plumbline/checks/families" // registers the built-in checks
 )
 
@@ -67,10 +68,25 @@ func cmdChecks(args []string, stdout, stderr io.Writer) error {
 		if !ok {
 			return fmt.Errorf("unknown check %q (see \"plumbline-agent checks list\")", positional[0])
 		}
+		d, _ := c.(*declarative.Check)
 		if *asJSON {
-			return writeJSON(stdout, c.Meta())
+			out := struct {
+				checks.Meta
+				Source     string `json:"source,omitempty"`
+				CISLevel   int    `json:"cis_level,omitempty"`
+				Assessment string `json:"assessment,omitempty"`
+				Definition string `json:"definition,omitempty"`
+			}{Meta: c.Meta()}
+			if d != nil {
+				out.Source, out.CISLevel, out.Assessment, out.Definition = d.Source(), d.Level(), d.Assessment(), d.Definition()
+			}
+			return writeJSON(stdout, out)
 		}
-		return describe(stdout, c.Meta())
+		if err := describe(stdout, c.Meta()); err != nil || d == nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nCIS level %d, %s. Defined at %s:\n\n%s\n", d.Level(), d.Assessment(), d.Source(), d.Definition())
+		return nil
 	default:
 		return fmt.Errorf("unknown checks subcommand %q (want list or describe)", args[0])
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,12 +95,27 @@ func TestConfigCheck(t *testing.T) {
 	if err := os.WriteFile(good, []byte("data_dir: "+dir+"\nscan:\n  root: "+root+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badChecks := filepath.Join(dir, "checks.yaml")
+	if err := os.WriteFile(badChecks, []byte("data_dir: "+dir+"\nhost_id: h1\nscan:\n  root: "+dir+"\n  checks_dir: testdata/checks.d-broken\n  baseline: testdata/baselines/broken.yaml\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
 		wantCode int
 		want     []string
 	}{
+		// Check files and baseline: every problem of every file at once.
+		{"bad check files", []string{"config", "check", "--config", badChecks}, 1, []string{
+			"scan.checks_dir",
+			`10-site.yaml:9: check site.motd_present: test: no probe`,
+			`10-site.yaml:17: check site.no_telnet: test: package: installed: eq: "maybe" is not a boolean`,
+			`10-site.yaml:23: check site.banner_regex: unknown key "colour"`,
+			`10-site.yaml:26: check site.banner_regex: test: lines: regex: missing closing )`,
+			`10-site.yaml:27: check sudo.use_pty is a built-in check`,
+			`20-more.yaml:3: check site.motd_owner is already defined at testdata/checks.d-broken/10-site.yaml:35`,
+			"scan.baseline", "broken.yaml:5: unknown check"}},
+		{"run refuses bad check files", []string{"run", "--config", badChecks}, 1, []string{"10-site.yaml:9"}},
 		// Every problem at once, each with its file and line.
 		{"bad keys and values", []string{"config", "check", "--config", bad}, 1, []string{
 			"agent.yaml:2: nats.url", "agent.yaml:4: scan.interval", "agent.yaml:5", "jiter", "agent.yaml:7: spool.max_reports"}},
@@ -126,5 +142,32 @@ func TestConfigCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScanLocalChecks: an operator's check file joins the built-in baseline.
+func TestScanLocalChecks(t *testing.T) {
+	t.Parallel()
+	root := checktest.Materialize(t, "testdata/hosts/debian12-server")
+	stdout, stderr, code := runAgent(t, "scan", "--root", root, "--checks-dir", "testdata/checks.d", "--only", "site.hostname_permissions,sudo.use_pty,site.max_auth_tries", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	var r struct {
+		Results []struct{ ID, Status, Message string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Results) != 3 || r.Results[1].ID != "site.hostname_permissions" || r.Results[1].Status != "PASS" ||
+		r.Results[2].ID != "site.max_auth_tries" || r.Results[2].Status != "NOT_APPLICABLE" {
+		t.Fatalf("results %+v, want sudo.use_pty, site.hostname_permissions PASS, site.max_auth_tries NOT_APPLICABLE (no sshd here)", r.Results)
+	}
+	if err := os.Chmod(filepath.Join(root, "etc/hostname"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, code = runAgent(t, "scan", "--root", root, "--checks-dir", "testdata/checks.d", "--only", "site.hostname_permissions")
+	if code != exitFail || !strings.Contains(stdout, "/etc/hostname mode: 0666 (want mode 0644 or stricter)") {
+		t.Errorf("exit %d, want %d with the mode in the table:\n%s", code, exitFail, stdout)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -73,6 +74,12 @@ func prepare(ctx context.Context, cfg *config.Agent, runDir string, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	// Check files and the baseline are both read, so that one run shows
+	// every problem in either.
+	local, checksErr := scan.LoadLocalChecks(cfg.Scan.ChecksDir)
+	if checksErr != nil {
+		checksErr = fmt.Errorf("scan.checks_dir: %w", checksErr)
+	}
 	var lookup baseline.Lookup
 	var problems []string
 	if pc != nil {
@@ -87,10 +94,16 @@ func prepare(ctx context.Context, cfg *config.Agent, runDir string, log *slog.Lo
 			}
 		}
 		lookup = scan.PluginLookup(sess)
+		if err := scan.OwnedByPlugins(local, sess.Owns); err != nil {
+			checksErr = errors.Join(checksErr, fmt.Errorf("scan.checks_dir: %w", err))
+		}
 	}
-	b, note, err := scan.ResolveBaseline(ctx, h, cfg.Scan.Baseline, lookup)
+	b, note, err := scan.ResolveBaseline(ctx, h, cfg.Scan.Baseline, scan.LocalLookup(local, lookup))
 	if err != nil {
-		return nil, fmt.Errorf("scan.baseline: %w", err)
+		err = fmt.Errorf("scan.baseline: %w", err)
+	}
+	if err := errors.Join(checksErr, err); err != nil {
+		return nil, err
 	}
 	var client *ecs.Client
 	if cfg.Identity.ECSMetadata {
@@ -160,7 +173,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		Version: agentVersion(), Logger: log,
 		Scan: func(ctx context.Context, seq uint64) (*report.Report, error) {
 			r, notes, err := scan.Run(ctx, scan.Options{
-				Root: cfg.Scan.Root, Baseline: cfg.Scan.Baseline, Identity: &id, Sequence: seq,
+				Root: cfg.Scan.Root, Baseline: cfg.Scan.Baseline, ChecksDir: cfg.Scan.ChecksDir, Identity: &id, Sequence: seq,
 				CheckTimeout: cfg.Scan.CheckTimeout, Group: cfg.Group, Interval: cfg.Scan.Interval,
 				Plugins: reloadPins(p.plugins, cfg.Plugins.LockFile, log),
 			})

@@ -33,6 +33,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	fs.StringVar(&opts.Root, "root", "/", "directory holding the system to scan (a mounted image or chroot)")
 	fs.StringVar(&opts.Proc, "proc", "", "directory serving /proc (default ROOT/proc)")
 	fs.StringVar(&opts.Sys, "sys", "", "directory serving /sys (default ROOT/sys)")
+	fs.StringVar(&opts.ChecksDir, "checks-dir", "", "also run the declarative check files (*.yaml) in this directory")
 	fs.StringVar(&opts.Baseline, "baseline", "", "built-in baseline name or baseline file (default: the built-in one for the host's os-release)")
 	fs.StringVar(&only, "only", "", "comma-separated check ids to run (default: every check in the baseline)")
 	fs.StringVar(&format, "format", "table", "output format: table, json, junit or ocsf")

@@ -36,7 +36,7 @@ func userAgesMeta() checks.Meta {
 			"and set PASS_MAX_DAYS, PASS_MIN_DAYS and PASS_WARN_AGE in /etc/login.defs so that new accounts get them.",
 		References: append(checks.CIS(
 			"debian:12", "5.4.1.1", "debian:12", "5.4.1.2", "debian:12", "5.4.1.3",
-			"ubuntu:22.04", "5.4.1.1", "ubuntu:22.04", "5.4.1.2", "ubuntu:22.04", "5.4.1.3",
+			"ubuntu:22.04", "5.4.1.1", "ubuntu:22.04", "5.4.1.3",
 			"ubuntu:24.04", "5.4.1.1", "ubuntu:24.04", "5.4.1.2", "ubuntu:24.04", "5.4.1.3",
 			"rhel:9", "5.4.1.1", "rhel:9", "5.4.1.2", "rhel:9", "5.4.1.3",
 		), measure),
@@ -57,7 +57,10 @@ func inactiveMeta() checks.Meta {
 			"(which writes INACTIVE=45 to /etc/default/useradd), and for each existing account with a password:\n" +
 			"  chage --inactive 45 <user>",
 		References: append(checks.CIS(
-			"debian:12", "5.4.1.5", "ubuntu:22.04", "5.4.1.5", "ubuntu:24.04", "5.4.1.5", "rhel:9", "5.4.1.5",
+			"debian:12", "5.4.1.5",
+			"ubuntu:22.04", "5.4.1.5",
+			"ubuntu:24.04", "5.4.1.5",
+			"rhel:9", "5.4.1.5",
 		), measure),
 		Params: []checks.ParamSpec{{
 			Name: "inactive_days", Kind: checks.KindInt, Default: 45, Min: lo, Max: hi,
@@ -83,6 +86,7 @@ func noEmptyMeta() checks.Meta {
 			"ubuntu:22.04", "7.2.2", "ubuntu:22.04", "5.3.3.4.1",
 			"ubuntu:24.04", "7.2.2", "ubuntu:24.04", "5.3.3.4.1",
 			"rhel:9", "7.2.2", "rhel:9", "5.3.3.4.1",
+			"alinux:3", "6.2.1",
 		), measure),
 	}
 }

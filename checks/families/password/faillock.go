@@ -39,6 +39,7 @@ func faillockMeta() checks.Meta {
 			"ubuntu:22.04", "5.3.3.1.1", "ubuntu:22.04", "5.3.3.1.2", "ubuntu:22.04", "5.3.2.2",
 			"ubuntu:24.04", "5.3.3.1.1", "ubuntu:24.04", "5.3.3.1.2", "ubuntu:24.04", "5.3.2.2",
 			"rhel:9", "5.3.3.1.1", "rhel:9", "5.3.3.1.2", "rhel:9", "5.3.2.2",
+			"alinux:3", "5.5.2",
 		), measure),
 		Params: []checks.ParamSpec{
 			{

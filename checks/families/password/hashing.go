@@ -33,6 +33,7 @@ func hashingMeta() checks.Meta {
 			"ubuntu:22.04", "5.4.1.4", "ubuntu:22.04", "5.3.3.4.3",
 			"ubuntu:24.04", "5.4.1.4", "ubuntu:24.04", "5.3.3.4.3",
 			"rhel:9", "5.4.1.4", "rhel:9", "5.3.3.4.3",
+			"alinux:3", "5.5.4",
 		), measure),
 	}
 }

@@ -53,7 +53,11 @@ func passMaxDaysMeta() checks.Meta {
 			"(a value no larger than the max_days parameter, without a trailing comment), then apply it to existing accounts " +
 			"with a password: chage --maxdays 365 <user>.",
 		References: append(checks.CIS(
-			"debian:12", "5.4.1.1", "ubuntu:22.04", "5.4.1.1", "ubuntu:24.04", "5.4.1.1", "rhel:9", "5.4.1.1",
+			"debian:12", "5.4.1.1",
+			"ubuntu:22.04", "5.4.1.1",
+			"ubuntu:24.04", "5.4.1.1",
+			"rhel:9", "5.4.1.1",
+			"alinux:3", "5.6.1.1",
 		), measure),
 		Params: []checks.ParamSpec{maxDaysParam()},
 	}
@@ -70,7 +74,10 @@ func passMinDaysMeta() checks.Meta {
 		Remediation: "In /etc/login.defs set\n  PASS_MIN_DAYS 1\n" +
 			"then apply it to existing accounts with a password: chage --mindays 1 <user>.",
 		References: append(checks.CIS(
-			"debian:12", "5.4.1.2", "ubuntu:22.04", "5.4.1.2", "ubuntu:24.04", "5.4.1.2", "rhel:9", "5.4.1.2",
+			"debian:12", "5.4.1.2",
+			"ubuntu:24.04", "5.4.1.2",
+			"rhel:9", "5.4.1.2",
+			"ubuntu:22.04", "5.4.1.2",
 		), measure),
 		Params: []checks.ParamSpec{minDaysParam()},
 	}
@@ -87,7 +94,11 @@ func passWarnAgeMeta() checks.Meta {
 		Remediation: "In /etc/login.defs set\n  PASS_WARN_AGE 7\n" +
 			"then apply it to existing accounts with a password: chage --warndays 7 <user>.",
 		References: append(checks.CIS(
-			"debian:12", "5.4.1.3", "ubuntu:22.04", "5.4.1.3", "ubuntu:24.04", "5.4.1.3", "rhel:9", "5.4.1.3",
+			"debian:12", "5.4.1.3",
+			"ubuntu:22.04", "5.4.1.3",
+			"ubuntu:24.04", "5.4.1.3",
+			"rhel:9", "5.4.1.3",
+			"alinux:3", "5.6.1.3",
 		), measure),
 		Params: []checks.ParamSpec{warnAgeParam()},
 	}

@@ -42,6 +42,7 @@ func pwhistoryMeta() checks.Meta {
 			"ubuntu:22.04", "5.3.3.3.1", "ubuntu:22.04", "5.3.2.4",
 			"ubuntu:24.04", "5.3.3.3.1", "ubuntu:24.04", "5.3.2.4",
 			"rhel:9", "5.3.3.3.1", "rhel:9", "5.3.2.4",
+			"alinux:3", "5.5.3",
 		), measure),
 		Params: []checks.ParamSpec{{
 			Name: "remember", Kind: checks.KindInt, Default: 24, Min: lo, Max: hi,

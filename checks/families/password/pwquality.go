@@ -41,7 +41,8 @@ func minlenMeta() checks.Meta {
 			"debian:12", "5.3.3.2.2", "debian:12", "5.3.2.3",
 			"ubuntu:22.04", "5.3.3.2.2", "ubuntu:22.04", "5.3.2.3",
 			"ubuntu:24.04", "5.3.3.2.2", "ubuntu:24.04", "5.3.2.3",
-			"rhel:9", "5.3.3.2.2", "rhel:9", "5.3.2.3",
+			"rhel:9", "5.3.2.3",
+			"rhel:9", "5.3.3.2.2", "alinux:3", "5.5.1",
 		), measure),
 		Params: []checks.ParamSpec{minLengthParam()},
 	}
@@ -74,6 +75,7 @@ func complexityMeta() checks.Meta {
 			"ubuntu:22.04", "5.3.3.2.3",
 			"ubuntu:24.04", "5.3.3.2.3",
 			"rhel:9", "5.3.3.2.3",
+			"alinux:3", "5.5.1",
 		), measure),
 		Params: []checks.ParamSpec{{
 			Name: "min_classes", Kind: checks.KindInt, Default: 4, Min: lo, Max: hi,

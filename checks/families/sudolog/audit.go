@@ -22,7 +22,13 @@ func init() {
 			Rationale: "auditd records security-relevant kernel events, among them changes to the sudo policy " +
 				"and programs run as another user, in a log that sudo users cannot silence.",
 			Remediation: "Install the audit daemon: apt install auditd audispd-plugins (Debian, Ubuntu) or dnf install audit (RHEL).",
-			References:  checks.CIS("debian:12", "6.2.1.1", "ubuntu:22.04", "6.2.1.1", "ubuntu:24.04", "6.2.1.1", "rhel:9", "6.3.1.1"),
+			References: checks.CIS(
+				"debian:12", "6.2.1.1",
+				"ubuntu:22.04", "6.3.1.1",
+				"ubuntu:24.04", "6.2.1.1",
+				"rhel:9", "6.3.1.1",
+				"alinux:3", "4.1.1.1",
+			),
 			Params: []checks.ParamSpec{{
 				Name: "packages", Kind: checks.KindStringList, Default: []string{"auditd", "audit"},
 				Doc: "Package names any one of which provides auditd (Debian: auditd, RHEL: audit).",
@@ -38,7 +44,13 @@ func init() {
 			Rationale: "Audit rules only record events while auditd runs; a disabled or masked auditd.service " +
 				"means privileged activity leaves no audit trail after the next boot.",
 			Remediation: "systemctl unmask auditd && systemctl --now enable auditd",
-			References:  checks.CIS("debian:12", "6.2.1.2", "ubuntu:22.04", "6.2.1.2", "ubuntu:24.04", "6.2.1.2", "rhel:9", "6.3.1.4"),
+			References: checks.CIS(
+				"debian:12", "6.2.1.2",
+				"ubuntu:22.04", "6.3.1.2",
+				"ubuntu:24.04", "6.2.1.2",
+				"rhel:9", "6.3.1.4",
+				"alinux:3", "4.1.1.2",
+			),
 		},
 		run: runAuditdEnabled,
 	})
@@ -51,7 +63,13 @@ func init() {
 				"attribute changes to them records who changed the scope of administration and when.",
 			Remediation: "printf -- '-w /etc/sudoers -p wa -k scope\\n-w /etc/sudoers.d -p wa -k scope\\n' >> /etc/audit/rules.d/50-scope.rules " +
 				"&& augenrules --load (reboot if the rules are immutable, -e 2).",
-			References: checks.CIS("debian:12", "6.2.3.1", "ubuntu:22.04", "6.2.3.1", "ubuntu:24.04", "6.2.3.1", "rhel:9", "6.3.3.1"),
+			References: checks.CIS(
+				"debian:12", "6.2.3.1",
+				"ubuntu:22.04", "6.3.3.1",
+				"ubuntu:24.04", "6.2.3.1",
+				"rhel:9", "6.3.3.1",
+				"alinux:3", "4.1.3.1",
+			),
 			Params: []checks.ParamSpec{
 				{Name: "paths", Kind: checks.KindStringList, Default: []string{"/etc/sudoers", "/etc/sudoers.d"},
 					Doc: "Paths that must be watched."},
@@ -71,7 +89,13 @@ func init() {
 				"audit watch on the log file records every modification in the separate audit trail.",
 			Remediation: "printf -- '-w <logfile> -p wa -k sudo_log_file\\n' >> /etc/audit/rules.d/50-sudo.rules && augenrules --load, " +
 				"where <logfile> is the path of \"Defaults logfile=\" (see sudo.logfile).",
-			References: checks.CIS("debian:12", "6.2.3.3", "ubuntu:22.04", "6.2.3.3", "ubuntu:24.04", "6.2.3.3", "rhel:9", "6.3.3.3"),
+			References: checks.CIS(
+				"debian:12", "6.2.3.3",
+				"ubuntu:22.04", "6.3.3.3",
+				"ubuntu:24.04", "6.2.3.3",
+				"rhel:9", "6.3.3.3",
+				"alinux:3", "4.1.3.3",
+			),
 			Params: []checks.ParamSpec{{
 				Name: "perms", Kind: checks.KindString, Default: "wa",
 				Doc: "Permissions (letters of rwxa) the watch must cover.",
@@ -91,7 +115,13 @@ func init() {
 			Remediation: "printf -- '-a always,exit -F arch=b64 -C euid!=uid -F auid!=unset -S execve -k user_emulation\\n" +
 				"-a always,exit -F arch=b32 -C euid!=uid -F auid!=unset -S execve -k user_emulation\\n' " +
 				">> /etc/audit/rules.d/50-user_emulation.rules && augenrules --load",
-			References: checks.CIS("debian:12", "6.2.3.2", "ubuntu:22.04", "6.2.3.2", "ubuntu:24.04", "6.2.3.2", "rhel:9", "6.3.3.2"),
+			References: checks.CIS(
+				"debian:12", "6.2.3.2",
+				"ubuntu:22.04", "6.3.3.2",
+				"ubuntu:24.04", "6.2.3.2",
+				"rhel:9", "6.3.3.2",
+				"alinux:3", "4.1.3.2",
+			),
 			Params: []checks.ParamSpec{{
 				Name: "arches", Kind: checks.KindStringList, Default: []string{"b64", "b32"},
 				Doc: "Syscall ABIs that need a rule: b64 and b32 on 64-bit hosts that can run 32-bit programs, b64 alone otherwise.",

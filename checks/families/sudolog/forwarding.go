@@ -30,9 +30,10 @@ func init() {
 				"under [Upload] in /etc/systemd/journal-upload.conf and run systemctl --now enable systemd-journal-upload.",
 			References: checks.CIS(
 				"debian:12", "6.1.3.6", "debian:12", "6.1.2.1.3",
-				"ubuntu:22.04", "6.1.3.6", "ubuntu:22.04", "6.1.2.1.3",
+				"ubuntu:22.04", "6.2.1.2.3",
 				"ubuntu:24.04", "6.1.3.6", "ubuntu:24.04", "6.1.2.1.3",
 				"rhel:9", "6.2.3.6", "rhel:9", "6.2.2.1.3",
+				"alinux:3", "4.2.1.5",
 			),
 			Params: []checks.ParamSpec{
 				{Name: "check_sudo_facility", Kind: checks.KindBool, Default: true,

@@ -25,7 +25,13 @@ func init() {
 			Rationale: "sudo lets administrators run privileged commands under their own identity, " +
 				"so that every privileged action is attributable and logged, instead of sharing the root password.",
 			Remediation: "Install sudo: apt install sudo (Debian, Ubuntu) or dnf install sudo (RHEL).",
-			References:  checks.CIS("debian:12", "5.2.1", "ubuntu:22.04", "5.2.1", "ubuntu:24.04", "5.2.1", "rhel:9", "5.2.1"),
+			References: checks.CIS(
+				"debian:12", "5.2.1",
+				"ubuntu:22.04", "5.2.1",
+				"ubuntu:24.04", "5.2.1",
+				"rhel:9", "5.2.1",
+				"alinux:3", "5.3.1",
+			),
 			Params: []checks.ParamSpec{{
 				Name: "packages", Kind: checks.KindStringList, Default: []string{"sudo", "sudo-ldap"},
 				Doc: "Package names any one of which provides sudo.",
@@ -42,7 +48,13 @@ func init() {
 				"running processes in the background after sudo exits, out of sight of sudo's logging.",
 			Remediation: "Add \"Defaults use_pty\" with visudo (or visudo -f /etc/sudoers.d/<file>) and remove any " +
 				"\"Defaults !use_pty\", including scoped ones such as \"Defaults:user !use_pty\".",
-			References: checks.CIS("debian:12", "5.2.2", "ubuntu:22.04", "5.2.2", "ubuntu:24.04", "5.2.2", "rhel:9", "5.2.2"),
+			References: checks.CIS(
+				"debian:12", "5.2.2",
+				"ubuntu:22.04", "5.2.2",
+				"ubuntu:24.04", "5.2.2",
+				"rhel:9", "5.2.2",
+				"alinux:3", "5.3.2",
+			),
 			Params: []checks.ParamSpec{{
 				Name: "accept_builtin_default", Kind: checks.KindBool, Default: false,
 				Doc: "Pass without an explicit \"Defaults use_pty\" when the installed sudo is " + usePtyDefaultSince +
@@ -59,7 +71,13 @@ func init() {
 			Rationale: "A dedicated sudo log file keeps a record of every sudo command that is easy to review " +
 				"and to watch with auditd, independent of the syslog configuration.",
 			Remediation: "Add \"Defaults logfile=\\\"/var/log/sudo.log\\\"\" with visudo (or in a file under /etc/sudoers.d).",
-			References:  checks.CIS("debian:12", "5.2.3", "ubuntu:22.04", "5.2.3", "ubuntu:24.04", "5.2.3", "rhel:9", "5.2.3"),
+			References: checks.CIS(
+				"debian:12", "5.2.3",
+				"ubuntu:22.04", "5.2.3",
+				"ubuntu:24.04", "5.2.3",
+				"rhel:9", "5.2.3",
+				"alinux:3", "5.3.3",
+			),
 		},
 		run: runLogfile,
 	})

@@ -1,0 +1,693 @@
+package declarative
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/plumbline/plumbline/checks"
+	"github.com/plumbline/plumbline/checks/osrelease"
+	"github.com/plumbline/plumbline/checks/parse/pam"
+	"github.com/plumbline/plumbline/checks/parse/shadow"
+	"github.com/plumbline/plumbline/checks/pkgdb"
+	"github.com/plumbline/plumbline/checks/systemd"
+)
+
+// obs is one observation: what a probe saw of one thing.
+type obs struct {
+	// subject names the thing in evidence: "/etc/passwd", "user bob".
+	subject string
+	path    string
+	line    int
+	fields  map[string]value
+	// missing explains fields the observation lacks ("does not exist").
+	missing string
+	// gone: the observed thing itself does not exist (a file, a package),
+	// which is what an assertion's "absent" key decides about.
+	gone bool
+}
+
+// observation is a probe's output: the observations, and notes (evidence
+// that informs without deciding, such as a running value that cannot be
+// seen on an image).
+type observation struct {
+	obs   []obs
+	notes []checks.Evidence
+	// absent explains zero observations ("PASS_MAX_DAYS is not set in /etc/login.defs").
+	absent string
+}
+
+// probe reads one kind of thing from the host.
+type probe interface {
+	observe(ctx context.Context, h checks.Host) (observation, error)
+}
+
+// probeSpec declares a probe's argument, options and fields; the loader
+// validates assertions against it.
+type probeSpec struct {
+	// arg: the probe key's value is a required non-empty string; otherwise
+	// it must be empty (users:, groups:).
+	arg bool
+	// options maps option names to their kind (kString, kBool).
+	options  map[string]kind
+	required []string
+	fields   map[string]kind
+	// dynamic accepts field names beyond fields (regex groups, PAM args).
+	dynamic func(field string) (kind, bool)
+	// absentPass: zero observations pass by default (glob).
+	absentPass bool
+	build      func(arg string, opt options) (probe, error)
+}
+
+// options are an assertion's probe options as validated strings.
+type options map[string]string
+
+func (o options) str(name, def string) string {
+	if v, ok := o[name]; ok {
+		return v
+	}
+	return def
+}
+
+func (o options) bool(name string, def bool) bool {
+	if v, ok := o[name]; ok {
+		b, _ := parseBool(v)
+		return b
+	}
+	return def
+}
+
+var fileFields = map[string]kind{
+	"exists": kBool, "type": kString, "mode": kMode, "owner": kString, "group": kString,
+	"uid": kInt, "gid": kInt, "size": kInt, "path": kString,
+}
+
+var probes = map[string]probeSpec{
+	"file": {arg: true, options: map[string]kind{"follow": kBool}, fields: fileFields,
+		build: func(arg string, o options) (probe, error) {
+			return fileProbe{path: arg, follow: o.bool("follow", true)}, nil
+		}},
+	"glob": {arg: true, options: map[string]kind{"follow": kBool}, fields: fileFields, absentPass: true,
+		build: func(arg string, o options) (probe, error) {
+			if _, err := path.Match(arg, ""); err != nil {
+				return nil, fmt.Errorf("bad glob pattern %q: %v", arg, err)
+			}
+			return globProbe{pattern: arg, follow: o.bool("follow", true)}, nil
+		}},
+	"lines": {arg: true, options: map[string]kind{"regex": kString, "comments": kString},
+		fields: map[string]kind{"line": kString, "path": kString},
+		build: func(arg string, o options) (probe, error) {
+			lp := linesProbe{path: arg, comments: o.str("comments", "#")}
+			if r, ok := o["regex"]; ok {
+				re, err := regexp.Compile(r)
+				if err != nil {
+					return nil, fmt.Errorf("regex: %v", reErr(err))
+				}
+				lp.re = re
+			}
+			return lp, nil
+		}},
+	"kv": {arg: true, options: map[string]kind{"key": kString, "separator": kString, "dropins": kString,
+		"last_wins": kBool, "ignore_case": kBool, "default": kString},
+		required: []string{"key"}, fields: map[string]kind{"value": kString},
+		build: func(arg string, o options) (probe, error) {
+			sep := o.str("separator", "whitespace")
+			if sep != "whitespace" && len(sep) != 1 {
+				return nil, fmt.Errorf("separator: want \"whitespace\" or one character such as \"=\", got %q", sep)
+			}
+			return kvProbe{path: arg, key: o["key"], sep: sep, dropins: o["dropins"],
+				lastWins: o.bool("last_wins", true), fold: o.bool("ignore_case", false), def: optional(o, "default")}, nil
+		}},
+	"ini": {arg: true, options: map[string]kind{"section": kString, "key": kString, "dropins": kString, "default": kString},
+		required: []string{"section", "key"}, fields: map[string]kind{"value": kString},
+		build: func(arg string, o options) (probe, error) {
+			return iniProbe{path: arg, section: o["section"], key: o["key"], dropins: o["dropins"], def: optional(o, "default")}, nil
+		}},
+	"sshd": {arg: true, options: map[string]kind{"path": kString, "default": kString},
+		fields: map[string]kind{"value": kString, "match": kString},
+		build: func(arg string, o options) (probe, error) {
+			return sshdProbe{keyword: arg, path: o.str("path", sshdConfig), def: optional(o, "default")}, nil
+		}},
+	"sysctl": {arg: true, options: map[string]kind{"live": kBool}, fields: map[string]kind{"value": kString},
+		build: func(arg string, o options) (probe, error) {
+			return sysctlProbe{name: sysctlName(arg), live: o.bool("live", true)}, nil
+		}},
+	"kmod": {arg: true, fields: map[string]kind{"loaded": kBool, "available": kBool, "disabled": kBool, "blacklisted": kBool},
+		build: func(arg string, o options) (probe, error) { return kmodProbe{name: arg}, nil }},
+	"mount": {arg: true, fields: map[string]kind{"mounted": kBool, "options": kList, "fstype": kString, "source": kString},
+		build: func(arg string, o options) (probe, error) {
+			if !path.IsAbs(arg) {
+				return nil, fmt.Errorf("mount: want an absolute directory such as /tmp, got %q", arg)
+			}
+			return mountProbe{dir: path.Clean(arg)}, nil
+		}},
+	"package": {arg: true, fields: map[string]kind{"installed": kBool, "version": kVersion},
+		build: func(arg string, o options) (probe, error) { return packageProbe{name: arg}, nil }},
+	"service": {arg: true, fields: map[string]kind{"exists": kBool, "enabled": kBool, "masked": kBool},
+		build: func(arg string, o options) (probe, error) { return serviceProbe{unit: arg}, nil }},
+	"users": {fields: map[string]kind{"name": kString, "uid": kInt, "gid": kInt, "home": kString, "shell": kString,
+		"password": kString, "home_exists": kBool, "home_uid": kInt, "home_mode": kMode, "password_state": kString},
+		build: func(string, options) (probe, error) { return usersProbe{}, nil }},
+	"groups": {fields: map[string]kind{"name": kString, "gid": kInt, "members": kList},
+		build: func(string, options) (probe, error) { return groupsProbe{}, nil }},
+	"shadow": {fields: map[string]kind{"name": kString, "password_state": kString, "hash": kString,
+		"last_change": kInt, "min": kInt, "max": kInt, "warn": kInt, "inactive": kInt, "expire": kInt},
+		build: func(string, options) (probe, error) { return shadowProbe{}, nil }},
+	"pam": {arg: true, options: map[string]kind{"type": kString, "module": kString},
+		fields: map[string]kind{"type": kString, "control": kString, "module": kString, "args": kList},
+		dynamic: func(f string) (kind, bool) {
+			name, ok := strings.CutPrefix(f, "arg.")
+			return kString, ok && name != ""
+		},
+		build: func(arg string, o options) (probe, error) {
+			t := o["type"]
+			switch t {
+			case "", "auth", "account", "password", "session":
+			default:
+				return nil, fmt.Errorf("type: want auth, account, password or session, got %q", t)
+			}
+			return pamProbe{service: arg, typ: t, module: strings.TrimSuffix(o["module"], ".so")}, nil
+		}},
+	"os": {fields: map[string]kind{"id": kString, "version_id": kString, "id_like": kList},
+		build: func(string, options) (probe, error) { return osProbe{}, nil }},
+}
+
+func optional(o options, name string) *string {
+	if v, ok := o[name]; ok {
+		return &v
+	}
+	return nil
+}
+
+// reErr trims Go's "error parsing regexp: " prefix, which says nothing the
+// field name does not.
+func reErr(err error) string {
+	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+}
+
+// ---- files ----
+
+type fileProbe struct {
+	path   string
+	follow bool
+}
+
+func (p fileProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	o, err := statObs(ctx, h, p.path, p.follow)
+	if err != nil {
+		return observation{}, err
+	}
+	return observation{obs: []obs{o}}, nil
+}
+
+func statObs(ctx context.Context, h checks.Host, p string, follow bool) (obs, error) {
+	var fi checks.FileInfo
+	var err error
+	if follow {
+		fi, err = h.Stat(ctx, p)
+	} else {
+		fi, err = h.Lstat(ctx, p)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return obs{subject: p, path: p, fields: map[string]value{"exists": boolV(false), "path": strV(p)}, missing: "does not exist", gone: true}, nil
+	}
+	if err != nil {
+		return obs{}, fmt.Errorf("stat %s: %w", p, err)
+	}
+	ids, err := loadIDs(ctx, h)
+	if err != nil {
+		return obs{}, err
+	}
+	typ := "other"
+	switch {
+	case fi.IsSymlink():
+		typ = "symlink"
+	case fi.IsDir():
+		typ = "dir"
+	case fi.Mode.IsRegular():
+		typ = "file"
+	}
+	return obs{subject: p, path: p, fields: map[string]value{
+		"exists": boolV(true), "type": strV(typ), "mode": modeV(fi.Perm()),
+		"owner": strV(ids.user(fi.UID)), "group": strV(ids.group(fi.GID)),
+		"uid": intV(int64(fi.UID)), "gid": intV(int64(fi.GID)), "size": intV(fi.Size), "path": strV(p),
+	}}, nil
+}
+
+type globProbe struct {
+	pattern string
+	follow  bool
+}
+
+func (p globProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	paths, err := h.Glob(ctx, p.pattern)
+	if err != nil {
+		return observation{}, fmt.Errorf("glob %s: %w", p.pattern, err)
+	}
+	var out observation
+	for _, m := range paths {
+		o, err := statObs(ctx, h, m, p.follow)
+		if err != nil {
+			return observation{}, err
+		}
+		if o.missing == "" { // a dangling link matched the pattern
+			out.obs = append(out.obs, o)
+		}
+	}
+	if len(out.obs) == 0 {
+		out.absent = "nothing matches " + p.pattern
+	}
+	return out, nil
+}
+
+type linesProbe struct {
+	path     string
+	re       *regexp.Regexp
+	comments string
+}
+
+// readFiles reads a path or a glob's regular files in name order; files
+// that do not exist are skipped.
+func readFiles(ctx context.Context, h checks.Host, pattern string) (files []fileText, err error) {
+	paths := []string{pattern}
+	if strings.ContainsAny(pattern, "*?[") {
+		if paths, err = globFiles(ctx, h, pattern); err != nil {
+			return nil, fmt.Errorf("glob %s: %w", pattern, err)
+		}
+		// A pattern such as /etc/dconf/db/*.d/* also matches
+		// directories (locks/); only files have settings.
+		files := paths[:0:0]
+		for _, p := range paths {
+			fi, err := h.Stat(ctx, p)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				// A dangling link.
+			case err != nil:
+				return nil, fmt.Errorf("stat %s: %w", p, err)
+			case fi.IsDir():
+			default:
+				files = append(files, p)
+			}
+		}
+		paths = files
+	}
+	for _, p := range paths {
+		data, err := readConfig(ctx, h, p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		files = append(files, fileText{path: p, data: data})
+	}
+	return files, nil
+}
+
+// readConfig reads a configuration file once per scan (many checks read
+// the same few: the audit rules, login.defs, sshd_config). A file masked
+// the systemd way, a link to /dev/null or a character device, reads as
+// empty, as the programs reading it see it.
+func readConfig(ctx context.Context, h checks.Host, p string) (string, error) {
+	return checks.Memoized(h, "declarative.read:"+p, func() (string, error) {
+		data, err := h.ReadFile(ctx, p)
+		if err == nil || errors.Is(err, fs.ErrNotExist) || ctx.Err() != nil {
+			return string(data), err
+		}
+		if target, lerr := h.Readlink(ctx, p); lerr == nil && path.Clean(target) == "/dev/null" {
+			return "", nil
+		}
+		if fi, serr := h.Stat(ctx, p); serr == nil && fi.Mode&fs.ModeCharDevice != 0 {
+			return "", nil
+		}
+		return "", err
+	})
+}
+
+// globFiles globs once per scan.
+func globFiles(ctx context.Context, h checks.Host, pattern string) ([]string, error) {
+	paths, err := checks.Memoized(h, "declarative.glob:"+pattern, func() ([]string, error) {
+		return h.Glob(ctx, pattern)
+	})
+	return slices.Clone(paths), err
+}
+
+type fileText struct {
+	path string
+	data string
+}
+
+// lines calls fn for each line with its 1-based number, without the newline.
+func (f fileText) lines(fn func(n int, line string)) {
+	n := 0
+	for rest := f.data; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		n++
+		fn(n, strings.TrimSuffix(line, "\r"))
+	}
+}
+
+func (p linesProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	files, err := readFiles(ctx, h, p.path)
+	if err != nil {
+		return observation{}, err
+	}
+	var out observation
+	for _, f := range files {
+		f.lines(func(n int, line string) {
+			trimmed := strings.TrimSpace(line)
+			if trimmed == "" || (p.comments != "" && strings.HasPrefix(trimmed, p.comments)) {
+				return
+			}
+			fields := map[string]value{"line": strV(trimmed), "path": strV(f.path)}
+			if p.re != nil {
+				m := p.re.FindStringSubmatch(line)
+				if m == nil {
+					return
+				}
+				for i, name := range p.re.SubexpNames() {
+					if name != "" {
+						fields[name] = strV(m[i])
+					}
+				}
+			}
+			out.obs = append(out.obs, obs{subject: fmt.Sprintf("%s:%d", f.path, n), path: f.path, line: n, fields: fields})
+		})
+	}
+	switch {
+	case len(out.obs) > 0:
+	case len(files) == 0:
+		out.absent = p.path + " does not exist"
+	case p.re != nil:
+		out.absent = fmt.Sprintf("no line of %s matches /%s/", p.path, p.re)
+	default:
+		out.absent = p.path + " has no settings"
+	}
+	return out, nil
+}
+
+// ---- key/value and INI ----
+
+type kvProbe struct {
+	path, key, sep, dropins string
+	lastWins, fold          bool
+	def                     *string
+}
+
+// readWithDropins reads a configuration file, then its drop-ins.
+func readWithDropins(ctx context.Context, h checks.Host, file, dropinGlob string) ([]fileText, error) {
+	files, err := readFiles(ctx, h, file)
+	if err != nil || dropinGlob == "" {
+		return files, err
+	}
+	more, err := readFiles(ctx, h, dropinGlob)
+	return append(files, more...), err
+}
+
+func (p kvProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	files, err := readWithDropins(ctx, h, p.path, p.dropins)
+	if err != nil {
+		return observation{}, err
+	}
+	var found *obs
+	for _, f := range files {
+		f.lines(func(n int, line string) {
+			if found != nil && !p.lastWins {
+				return
+			}
+			line = strings.TrimSpace(line)
+			if line == "" || line[0] == '#' {
+				return
+			}
+			var k, v string
+			if p.sep == "whitespace" {
+				k, v, _ = strings.Cut(strings.ReplaceAll(line, "\t", " "), " ")
+			} else {
+				var ok bool
+				if k, v, ok = strings.Cut(line, p.sep); !ok {
+					return
+				}
+			}
+			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+			if k == p.key || (p.fold && strings.EqualFold(k, p.key)) {
+				found = &obs{subject: p.key, path: f.path, line: n, fields: map[string]value{"value": strV(unquote(v))}}
+			}
+		})
+	}
+	return settingResult(found, p.key, p.def, fmt.Sprintf("%s is not set in %s", p.key, p.where(files)))
+}
+
+func (p kvProbe) where(files []fileText) string {
+	if p.dropins != "" {
+		return p.path + " or " + p.dropins
+	}
+	return p.path
+}
+
+// settingResult turns a looked-up setting into observations: the setting,
+// or the documented default, or none with the reason.
+func settingResult(found *obs, subject string, def *string, absent string) (observation, error) {
+	switch {
+	case found != nil:
+		return observation{obs: []obs{*found}}, nil
+	case def != nil:
+		return observation{obs: []obs{{subject: subject + " (default)", fields: map[string]value{"value": strV(*def)}}}}, nil
+	}
+	return observation{absent: absent}, nil
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && (s[0] == '"' && s[len(s)-1] == '"' || s[0] == '\'' && s[len(s)-1] == '\'') {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+type iniProbe struct {
+	path, section, key, dropins string
+	def                         *string
+}
+
+func (p iniProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	files, err := readWithDropins(ctx, h, p.path, p.dropins)
+	if err != nil {
+		return observation{}, err
+	}
+	var found *obs
+	for _, f := range files {
+		section := ""
+		f.lines(func(n int, line string) {
+			line = strings.TrimSpace(line)
+			switch {
+			case line == "" || line[0] == '#' || line[0] == ';':
+			case line[0] == '[' && strings.HasSuffix(line, "]"):
+				section = strings.TrimSpace(line[1 : len(line)-1])
+			case section == p.section:
+				k, v, ok := strings.Cut(line, "=")
+				if ok && strings.TrimSpace(k) == p.key {
+					found = &obs{subject: "[" + p.section + "] " + p.key, path: f.path, line: n,
+						fields: map[string]value{"value": strV(unquote(strings.TrimSpace(v)))}}
+				}
+			}
+		})
+	}
+	where := p.path
+	if p.dropins != "" {
+		where += " or " + p.dropins
+	}
+	return settingResult(found, "["+p.section+"] "+p.key, p.def, fmt.Sprintf("%s is not set in [%s] of %s", p.key, p.section, where))
+}
+
+// ---- packages, services, os ----
+
+type packageProbe struct{ name string }
+
+func (p packageProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	db, err := pkgdb.Read(ctx, h)
+	if err != nil {
+		return observation{}, fmt.Errorf("package database: %w", err)
+	}
+	pkg, ok := db.Lookup(p.name)
+	o := obs{subject: "package " + p.name, path: db.Source, fields: map[string]value{"installed": boolV(ok)}}
+	if ok {
+		o.fields["version"] = value{s: pkg.Version, cmp: db.Compare}
+	} else {
+		o.missing, o.gone = "not installed", true
+	}
+	return observation{obs: []obs{o}}, nil
+}
+
+type serviceProbe struct{ unit string }
+
+func (p serviceProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	st, err := systemd.Unit(ctx, h, p.unit)
+	if err != nil {
+		return observation{}, err
+	}
+	src := st.Path
+	if st.EnabledBy != "" {
+		src = st.EnabledBy
+	}
+	return observation{obs: []obs{{subject: st.Unit, path: src, fields: map[string]value{
+		"exists": boolV(st.Exists()), "enabled": boolV(st.Enabled), "masked": boolV(st.Masked),
+	}}}}, nil
+}
+
+type osProbe struct{}
+
+func (osProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	info, err := osrelease.Read(ctx, h)
+	if err != nil {
+		return observation{}, err
+	}
+	return observation{obs: []obs{{subject: "os-release", path: "/etc/os-release", fields: map[string]value{
+		"id": strV(info.ID), "version_id": strV(info.VersionID), "id_like": listV(info.IDLike),
+	}}}}, nil
+}
+
+// ---- PAM ----
+
+type pamProbe struct{ service, typ, module string }
+
+func (p pamProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	svc, err := pam.Load(ctx, h, p.service)
+	if errors.Is(err, fs.ErrNotExist) {
+		return observation{absent: "PAM service " + p.service + " does not exist"}, nil
+	}
+	if err != nil {
+		return observation{}, err
+	}
+	var out observation
+	for _, r := range svc.Rules {
+		if r.IsInclude() || (p.typ != "" && r.Type != p.typ) || (p.module != "" && r.ModuleName() != p.module) {
+			continue
+		}
+		args := make([]string, len(r.Args))
+		fields := map[string]value{"type": strV(r.Type), "control": strV(r.Control.String()), "module": strV(r.ModuleName() + ".so")}
+		for i, a := range r.Args {
+			args[i] = a.String()
+			v := "true"
+			if a.HasValue {
+				v = a.Value
+			}
+			fields["arg."+a.Name] = strV(v)
+		}
+		fields["args"] = listV(args)
+		out.obs = append(out.obs, obs{subject: fmt.Sprintf("%s %s %s", r.Type, r.Control, r.ModuleName()), path: r.Pos.File, line: r.Pos.Line, fields: fields})
+	}
+	if len(out.obs) == 0 {
+		what := "no rule"
+		if p.module != "" {
+			what = "no " + p.module + " rule"
+		}
+		if p.typ != "" {
+			what += " of type " + p.typ
+		}
+		out.absent = fmt.Sprintf("%s in PAM service %s", what, p.service)
+	}
+	return out, nil
+}
+
+// ---- accounts ----
+
+type usersProbe struct{}
+
+func (usersProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	return checks.Memoized(h, "declarative.users", func() (observation, error) {
+		users, err := loadPasswd(ctx, h)
+		if err != nil {
+			return observation{}, err
+		}
+		// password_state joins /etc/shadow; a host without it (or an
+		// account missing from it) leaves the field unset.
+		sh, err := shadow.Load(ctx, h)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return observation{}, fmt.Errorf("password_state: %w", err)
+		}
+		var out observation
+		for _, u := range users {
+			f := map[string]value{"name": strV(u.name), "uid": intV(u.uid), "gid": intV(u.gid),
+				"home": strV(u.home), "shell": strV(u.shell), "password": strV(u.password)}
+			if sh != nil {
+				if e, ok := sh.Lookup(u.name); ok {
+					f["password_state"] = strV(e.State().String())
+				}
+			}
+			o := obs{subject: "user " + u.name, path: passwdPath, line: u.line, fields: f}
+			if u.home != "" {
+				fi, err := h.Stat(ctx, u.home)
+				switch {
+				case err == nil:
+					f["home_exists"] = boolV(fi.IsDir())
+					f["home_uid"] = intV(int64(fi.UID))
+					f["home_mode"] = modeV(fi.Perm())
+				case errors.Is(err, fs.ErrNotExist):
+					f["home_exists"] = boolV(false)
+					o.missing = "home " + u.home + " does not exist"
+				default:
+					return observation{}, fmt.Errorf("stat %s (home of %s): %w", u.home, u.name, err)
+				}
+			}
+			out.obs = append(out.obs, o)
+		}
+		if len(out.obs) == 0 {
+			out.absent = passwdPath + " has no entries"
+		}
+		return out, nil
+	})
+}
+
+type groupsProbe struct{}
+
+func (groupsProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	groups, err := loadGroups(ctx, h)
+	if err != nil {
+		return observation{}, err
+	}
+	var out observation
+	for _, g := range groups {
+		out.obs = append(out.obs, obs{subject: "group " + g.name, path: groupPath, line: g.line, fields: map[string]value{
+			"name": strV(g.name), "gid": intV(g.gid), "members": listV(g.members)}})
+	}
+	if len(out.obs) == 0 {
+		out.absent = groupPath + " has no entries"
+	}
+	return out, nil
+}
+
+type shadowProbe struct{}
+
+func (shadowProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	f, err := shadow.Load(ctx, h)
+	if err != nil {
+		return observation{}, err
+	}
+	var out observation
+	for _, e := range f.Entries {
+		out.obs = append(out.obs, obs{subject: "account " + e.Name, path: shadow.Path, line: e.Line, fields: map[string]value{
+			"name": strV(e.Name), "password_state": strV(e.State().String()), "hash": strV(e.HashMethod()),
+			"last_change": intV(int64(e.LastChange)), "min": intV(int64(e.Min)), "max": intV(int64(e.Max)),
+			"warn": intV(int64(e.Warn)), "inactive": intV(int64(e.Inactive)), "expire": intV(int64(e.Expire)),
+		}})
+	}
+	if len(out.obs) == 0 {
+		out.absent = shadow.Path + " has no entries"
+	}
+	return out, nil
+}
+
+// atoi64 parses a decimal id field; -1 when it is not a number.
+func atoi64(s string) int64 {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
