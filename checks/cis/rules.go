@@ -52,7 +52,7 @@ func parseRules(fsys fs.FS, dir string) ([]*declarative.Check, error) {
 				results[i].err = err
 				return
 			}
-			results[i].cs, results[i].err = declarative.Parse("checks/cis/"+name, data)
+			results[i].cs, results[i].err = declarative.ParseBuiltin("checks/cis/"+name, data)
 		}()
 	}
 	wg.Wait()

@@ -1,10 +1,12 @@
 package cis
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/plumbline/plumbline/checks"
+	"github.com/plumbline/plumbline/checks/declarative"
 )
 
 // TestRulesAgainstCatalogues: every CIS reference names a control of that
@@ -59,6 +61,29 @@ func TestRulesRegistered(t *testing.T) {
 		}
 		if strings.Contains(c.Meta().Title, "Ensure ") {
 			t.Errorf("%s: title %q: say what holds (\"SSH root login is disabled\"), not CIS's \"Ensure ...\"", c.Meta().ID, c.Meta().Title)
+		}
+	}
+}
+
+// TestRulesCompile: the built-in content is parsed without checking the
+// syntax of its regular expressions at every start (ParseBuiltin); here
+// each one is compiled, and each file parses under the full checks an
+// operator's file gets.
+func TestRulesCompile(t *testing.T) {
+	if err := declarative.CompileAll(Checks()); err != nil {
+		t.Error(err)
+	}
+	entries, err := fs.ReadDir(rulesFS, "rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := fs.ReadFile(rulesFS, "rules/"+e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := declarative.Parse(e.Name(), data); err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
 		}
 	}
 }

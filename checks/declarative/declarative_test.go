@@ -57,6 +57,7 @@ func TestParseErrors(t *testing.T) {
 		{"where field twice", head + "    test:\n      users: {}\n      where: {uid: 0, uid: 1}\n      name: root\n", []string{`where: field "uid" given twice`}},
 		{"relative path", head + "    test:\n      file: etc/passwd\n      exists: true\n", []string{`9: check t.check: test: file: "etc/passwd": want an absolute path`}},
 		{"relative dropins", head + "    test:\n      kv: /etc/a\n      key: x\n      dropins: a.d/*\n      value: 1\n", []string{`dropins: "a.d/*": want an absolute path`}},
+		{"home_files takes a name", head + "    test: {home_files: /root/.netrc, match: none}\n", []string{"want a file name or pattern inside each home directory"}},
 		{"group shadows a field", head + "    test:\n      lines: /etc/a\n      regex: '(?P<path>x)'\n", []string{`group name "path" is a field of the probe already`}},
 		{"several at once", head + "    level: 3\n    test:\n      all:\n        - {sysctl: a.b, value: {gt: x}}\n        - {glob: \"/etc/[\", exists: true}\n",
 			[]string{"8: check t.check: level: want 1 or 2", `11: check t.check: test: all: sysctl: value: gt: "x" is not an integer`, "12: check t.check: test: all: glob: bad glob pattern"}},
@@ -197,6 +198,17 @@ func TestSemantics(t *testing.T) {
 			map[string]string{"/usr/lib/systemd/system/tmp.mount": "[Mount]\nWhat=tmpfs\nWhere=/tmp\nType=tmpfs\nOptions=mode=1777,nosuid,nodev\n",
 				"/etc/systemd/system/tmp.mount.d/override.conf":       "[Mount]\nOptions=mode=1777,nosuid,nodev,noexec\n",
 				"/etc/systemd/system/local-fs.target.wants/tmp.mount": "->/usr/lib/systemd/system/tmp.mount"}, nil, checks.StatusPass, "override.conf:2"},
+		{"group_exists joins /etc/group", "    test: {users: {}, group_exists: true}\n",
+			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/bash\n", "/etc/group": "root:x:0:\n"}, nil, checks.StatusFail, "user bob group_exists: false"},
+		{"shell_listed joins /etc/shells", "    test:\n      users: {}\n      where: {shell_listed: false}\n      password_state: {one_of: [locked, no login]}\n      absent: pass\n",
+			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\nsvc:x:999:999::/srv:/usr/sbin/nologin\n", "/etc/shells": "/bin/bash\n", "/etc/shadow": "root:$y$j9T$a$b:19000:0:99999:7:::\nsvc:$y$j9T$a$b:19000:0:99999:7:::\n"}, nil, checks.StatusFail, "user svc password_state: password set"},
+		{"days since change", "    test:\n      shadow: {}\n      where: {last_change: {gt: 0}}\n      days_since_change: {ge: 0}\n",
+			map[string]string{"/etc/shadow": "root:*:19000:0:99999:7:::\nfuture:*:99999:0:99999:7:::\n"}, nil, checks.StatusFail, "account future days_since_change: -"},
+		{"home files of interactive users", "    test: {home_files: .netrc, match: none}\n",
+			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/bash\nsvc:x:999:999::/srv:/usr/sbin/nologin\n", "/etc/shells": "/bin/bash\n",
+				"/home/bob/.netrc": "machine x\n", "/srv/.netrc": "machine y\n"}, nil, checks.StatusFail, "user bob: /home/bob/.netrc"},
+		{"home files: none found passes", "    test: {home_files: .rhosts, match: none}\n",
+			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\n", "/etc/shells": "/bin/bash\n", "/root/.bashrc": ""}, nil, checks.StatusPass, ""},
 		{"not a number fails", "    test: {sysctl: kernel.x, value: {ge: 2}}\n", map[string]string{"/etc/sysctl.conf": "kernel.x = on\n"}, nil, checks.StatusFail, "kernel.x (configured): on (want ≥ 2)"},
 	}
 	for _, tt := range tests {
@@ -225,5 +237,22 @@ func TestEvidenceIsBounded(t *testing.T) {
 	}
 	if !strings.Contains(r.Message, "and 18 more (30 more items not shown (30 of them failing))") {
 		t.Errorf("message %q", r.Message)
+	}
+}
+
+// Built-in content skips the regex syntax check at load; CompileAll is
+// what its tests use instead, and it must catch what Parse would.
+func TestParseBuiltinLeavesRegexToCompileAll(t *testing.T) {
+	t.Parallel()
+	src := head + "    test:\n      users: {}\n      shell: {regex: \"(bash\"}\n"
+	if _, err := Parse("f.yaml", []byte(src)); err == nil {
+		t.Fatal("Parse accepted a bad regex")
+	}
+	cs, err := ParseBuiltin("f.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("ParseBuiltin: %v", err)
+	}
+	if err := CompileAll(cs); err == nil || !strings.Contains(err.Error(), "t.check (f.yaml:3): regex \"(bash\"") {
+		t.Errorf("CompileAll: %v", err)
 	}
 }

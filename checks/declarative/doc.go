@@ -99,11 +99,17 @@
 //	service: UNIT        exists, enabled, masked (from unit files and links, live or image)
 //	users:               every /etc/passwd entry: name, uid, gid, home, shell, password,
 //	                     home_exists, home_uid, home_mode, password_state (from /etc/shadow,
-//	                     as the shadow probe names it)
+//	                     as the shadow probe names it), group_exists (gid in /etc/group),
+//	                     shell_listed (in /etc/shells)
+//	home_files: PATTERN  files matching PATTERN (".netrc", ".*") in each interactive user's home
+//	                     (shell in /etc/shells, not nologin or false; option all_users: every
+//	                     user), links not followed; fields as file, plus user, user_uid,
+//	                     user_gid; absent defaults to pass
 //	groups:              every /etc/group entry: name, gid, members (list)
 //	shadow:              every /etc/shadow entry: name, password_state (empty, locked,
 //	                     no login, password set), hash, last_change, min, max, warn,
-//	                     inactive, expire (days; -1 when unset)
+//	                     inactive, expire (days; -1 when unset), days_since_change (from
+//	                     today; negative for a date in the future)
 //	pam: SERVICE         rules of /etc/pam.d/SERVICE, includes expanded; options: type
 //	                     (auth, account, password, session), module (e.g. pam_unix.so);
 //	                     fields type, control, module, args (list), arg.NAME (an argument's

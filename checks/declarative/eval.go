@@ -271,7 +271,9 @@ func (a *assertion) satisfies(o obs, fms []fieldMatch, p checks.Params) (bool, [
 		v, ok := o.fields[fm.field]
 		if !ok {
 			e.Actual = "not set"
-			if o.missing != "" {
+			if w, ok := o.why[fm.field]; ok {
+				e.Actual = w
+			} else if o.missing != "" {
 				e.Actual = o.missing
 			}
 			all = false
@@ -332,7 +334,7 @@ func summary(o obs, fms []fieldMatch) string {
 		if l, ok := o.fields["line"]; ok {
 			return l.s
 		}
-		return o.subject
+		return "present"
 	}
 	parts := make([]string, 0, len(fms))
 	for _, fm := range fms {

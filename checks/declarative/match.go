@@ -102,7 +102,7 @@ type matcher struct {
 	field string
 	// fieldKind is the kind of field.
 	fieldKind kind
-	re        *regexp.Regexp
+	re        *lazyRegex
 	line      int
 }
 
@@ -189,12 +189,15 @@ func (m matcher) match(k kind, v value, p checks.Params) (bool, error) {
 		}
 		return c >= 0, nil
 	case "regex", "not_regex":
-		re := m.re
-		if re == nil {
-			var err error
-			if re, err = regexp.Compile(arg); err != nil {
-				return false, fmt.Errorf("parameter %s: %w", m.param, err)
-			}
+		var re *regexp.Regexp
+		var err error
+		if m.re != nil {
+			re, err = m.re.get()
+		} else {
+			re, err = regexp.Compile(arg)
+		}
+		if err != nil {
+			return false, fmt.Errorf("regex %s: %w", m.param, err)
 		}
 		if k == kList {
 			return slices.ContainsFunc(v.list, re.MatchString) == (m.op == "regex"), nil

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/plumbline/plumbline/checks"
 	"github.com/plumbline/plumbline/checks/osrelease"
@@ -28,6 +30,9 @@ type obs struct {
 	fields  map[string]value
 	// missing explains fields the observation lacks ("does not exist").
 	missing string
+	// why explains single missing fields, where the observation itself
+	// exists ("home /home/bob does not exist" for home_mode).
+	why map[string]string
 	// gone: the observed thing itself does not exist (a file, a package),
 	// which is what an assertion's "absent" key decides about.
 	gone bool
@@ -83,6 +88,14 @@ func (o options) bool(name string, def bool) bool {
 	return def
 }
 
+var homeFileFields = func() map[string]kind {
+	f := maps.Clone(fileFields)
+	for k, v := range map[string]kind{"user": kString, "user_uid": kInt, "user_gid": kInt} {
+		f[k] = v
+	}
+	return f
+}()
+
 var fileFields = map[string]kind{
 	"exists": kBool, "type": kString, "mode": kMode, "owner": kString, "group": kString,
 	"uid": kInt, "gid": kInt, "size": kInt, "path": kString,
@@ -105,7 +118,8 @@ var probes = map[string]probeSpec{
 		build: func(arg string, o options) (probe, error) {
 			lp := linesProbe{path: arg, comments: o.str("comments", "#")}
 			if r, ok := o["regex"]; ok {
-				re, err := regexp.Compile(r)
+				// The loader has validated it (and read its groups).
+				re, err := newRegex(r, false)
 				if err != nil {
 					return nil, fmt.Errorf("regex: %v", reErr(err))
 				}
@@ -152,12 +166,24 @@ var probes = map[string]probeSpec{
 	"service": {arg: true, fields: map[string]kind{"exists": kBool, "enabled": kBool, "masked": kBool},
 		build: func(arg string, o options) (probe, error) { return serviceProbe{unit: arg}, nil }},
 	"users": {fields: map[string]kind{"name": kString, "uid": kInt, "gid": kInt, "home": kString, "shell": kString,
-		"password": kString, "home_exists": kBool, "home_uid": kInt, "home_mode": kMode, "password_state": kString},
+		"password": kString, "home_exists": kBool, "home_uid": kInt, "home_mode": kMode, "password_state": kString,
+		"group_exists": kBool, "shell_listed": kBool},
 		build: func(string, options) (probe, error) { return usersProbe{}, nil }},
+	"home_files": {arg: true, options: map[string]kind{"all_users": kBool}, fields: homeFileFields, absentPass: true,
+		build: func(arg string, o options) (probe, error) {
+			if strings.HasPrefix(arg, "/") || strings.Contains(arg, "/") {
+				return nil, fmt.Errorf("home_files: want a file name or pattern inside each home directory such as \".netrc\", got %q", arg)
+			}
+			if _, err := path.Match(arg, ""); err != nil {
+				return nil, fmt.Errorf("bad pattern %q: %v", arg, err)
+			}
+			return homeFilesProbe{pattern: arg, all: o.bool("all_users", false)}, nil
+		}},
 	"groups": {fields: map[string]kind{"name": kString, "gid": kInt, "members": kList},
 		build: func(string, options) (probe, error) { return groupsProbe{}, nil }},
 	"shadow": {fields: map[string]kind{"name": kString, "password_state": kString, "hash": kString,
-		"last_change": kInt, "min": kInt, "max": kInt, "warn": kInt, "inactive": kInt, "expire": kInt},
+		"last_change": kInt, "min": kInt, "max": kInt, "warn": kInt, "inactive": kInt, "expire": kInt,
+		"days_since_change": kInt},
 		build: func(string, options) (probe, error) { return shadowProbe{}, nil }},
 	"pam": {arg: true, options: map[string]kind{"type": kString, "module": kString},
 		fields: map[string]kind{"type": kString, "control": kString, "module": kString, "args": kList},
@@ -183,12 +209,6 @@ func optional(o options, name string) *string {
 		return &v
 	}
 	return nil
-}
-
-// reErr trims Go's "error parsing regexp: " prefix, which says nothing the
-// field name does not.
-func reErr(err error) string {
-	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
 }
 
 // ---- files ----
@@ -268,7 +288,7 @@ func (p globProbe) observe(ctx context.Context, h checks.Host) (observation, err
 
 type linesProbe struct {
 	path     string
-	re       *regexp.Regexp
+	re       *lazyRegex
 	comments string
 }
 
@@ -359,6 +379,12 @@ func (p linesProbe) observe(ctx context.Context, h checks.Host) (observation, er
 	if err != nil {
 		return observation{}, err
 	}
+	var re *regexp.Regexp
+	if p.re != nil {
+		if re, err = p.re.get(); err != nil {
+			return observation{}, fmt.Errorf("regex: %w", err)
+		}
+	}
 	var out observation
 	for _, f := range files {
 		f.lines(func(n int, line string) {
@@ -367,12 +393,12 @@ func (p linesProbe) observe(ctx context.Context, h checks.Host) (observation, er
 				return
 			}
 			fields := map[string]value{"line": strV(trimmed), "path": strV(f.path)}
-			if p.re != nil {
-				m := p.re.FindStringSubmatch(line)
+			if re != nil {
+				m := re.FindStringSubmatch(line)
 				if m == nil {
 					return
 				}
-				for i, name := range p.re.SubexpNames() {
+				for i, name := range re.SubexpNames() {
 					if name != "" {
 						fields[name] = strV(m[i])
 					}
@@ -611,6 +637,19 @@ func (usersProbe) observe(ctx context.Context, h checks.Host) (observation, erro
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return observation{}, fmt.Errorf("password_state: %w", err)
 		}
+		// group_exists joins /etc/group, shell_listed /etc/shells.
+		groups, err := loadGroups(ctx, h)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return observation{}, fmt.Errorf("group_exists: %w", err)
+		}
+		gids := map[int64]bool{}
+		for _, g := range groups {
+			gids[g.gid] = true
+		}
+		shells, err := loadShells(ctx, h)
+		if err != nil {
+			return observation{}, fmt.Errorf("shell_listed: %w", err)
+		}
 		var out observation
 		for _, u := range users {
 			f := map[string]value{"name": strV(u.name), "uid": intV(u.uid), "gid": intV(u.gid),
@@ -619,6 +658,12 @@ func (usersProbe) observe(ctx context.Context, h checks.Host) (observation, erro
 				if e, ok := sh.Lookup(u.name); ok {
 					f["password_state"] = strV(e.State().String())
 				}
+			}
+			if groups != nil {
+				f["group_exists"] = boolV(gids[u.gid])
+			}
+			if shells != nil {
+				f["shell_listed"] = boolV(shells[u.shell])
 			}
 			o := obs{subject: "user " + u.name, path: passwdPath, line: u.line, fields: f}
 			if u.home != "" {
@@ -630,7 +675,8 @@ func (usersProbe) observe(ctx context.Context, h checks.Host) (observation, erro
 					f["home_mode"] = modeV(fi.Perm())
 				case errors.Is(err, fs.ErrNotExist):
 					f["home_exists"] = boolV(false)
-					o.missing = "home " + u.home + " does not exist"
+					gone := "home " + u.home + " does not exist"
+					o.why = map[string]string{"home_uid": gone, "home_mode": gone}
 				default:
 					return observation{}, fmt.Errorf("stat %s (home of %s): %w", u.home, u.name, err)
 				}
@@ -640,6 +686,95 @@ func (usersProbe) observe(ctx context.Context, h checks.Host) (observation, erro
 		if len(out.obs) == 0 {
 			out.absent = passwdPath + " has no entries"
 		}
+		return out, nil
+	})
+}
+
+// homeFilesProbe observes files matching a pattern in each interactive
+// user's home directory (a shell listed in /etc/shells other than nologin
+// and false, as CIS defines interactive), or every user's with all_users.
+// Links are observed as links, not followed out of the home.
+type homeFilesProbe struct {
+	pattern string
+	all     bool
+}
+
+func (p homeFilesProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
+	return checks.Memoized(h, fmt.Sprintf("declarative.home_files:%v:%s", p.all, p.pattern), func() (observation, error) {
+		users, err := loadPasswd(ctx, h)
+		if err != nil {
+			return observation{}, err
+		}
+		shells, err := loadShells(ctx, h)
+		if err != nil {
+			return observation{}, err
+		}
+		var out observation
+		seen := map[string]bool{}
+		for _, u := range users {
+			if !p.all && !interactive(u.shell, shells) {
+				continue
+			}
+			if u.home == "" || u.home == "/" || seen[u.home] {
+				continue
+			}
+			seen[u.home] = true
+			matches, err := globFiles(ctx, h, path.Join(u.home, p.pattern))
+			if err != nil {
+				return observation{}, fmt.Errorf("glob %s: %w", path.Join(u.home, p.pattern), err)
+			}
+			for _, m := range matches {
+				o, err := statObs(ctx, h, m, false)
+				if err != nil {
+					return observation{}, err
+				}
+				if o.gone {
+					continue
+				}
+				o.subject = "user " + u.name + ": " + m
+				o.fields["user"] = strV(u.name)
+				o.fields["user_uid"] = intV(u.uid)
+				o.fields["user_gid"] = intV(u.gid)
+				out.obs = append(out.obs, o)
+			}
+		}
+		if len(out.obs) == 0 {
+			out.absent = "no " + p.pattern + " in any interactive user's home directory"
+		}
+		return out, nil
+	})
+}
+
+// interactive reports whether a login shell makes an account interactive:
+// listed in /etc/shells and not nologin or false; without /etc/shells, any
+// shell whose name ends in "sh".
+func interactive(shell string, shells map[string]bool) bool {
+	base := path.Base(shell)
+	if base == "nologin" || base == "false" {
+		return false
+	}
+	if shells == nil {
+		return strings.HasSuffix(base, "sh")
+	}
+	return shells[shell]
+}
+
+// loadShells reads /etc/shells; nil when the file does not exist.
+func loadShells(ctx context.Context, h checks.Host) (map[string]bool, error) {
+	return checks.Memoized(h, "declarative.shells", func() (map[string]bool, error) {
+		data, err := readConfig(ctx, h, "/etc/shells")
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read /etc/shells: %w", err)
+		}
+		out := map[string]bool{}
+		fileText{path: "/etc/shells", data: data}.lines(func(_ int, line string) {
+			if line = strings.TrimSpace(line); line != "" && line[0] != '#' {
+				out[line] = true
+			}
+		})
 		return out, nil
 	})
 }
@@ -670,12 +805,18 @@ func (shadowProbe) observe(ctx context.Context, h checks.Host) (observation, err
 		return observation{}, err
 	}
 	var out observation
+	today := time.Now().Unix() / 86400
 	for _, e := range f.Entries {
-		out.obs = append(out.obs, obs{subject: "account " + e.Name, path: shadow.Path, line: e.Line, fields: map[string]value{
+		fields := map[string]value{
 			"name": strV(e.Name), "password_state": strV(e.State().String()), "hash": strV(e.HashMethod()),
 			"last_change": intV(int64(e.LastChange)), "min": intV(int64(e.Min)), "max": intV(int64(e.Max)),
 			"warn": intV(int64(e.Warn)), "inactive": intV(int64(e.Inactive)), "expire": intV(int64(e.Expire)),
-		}})
+		}
+		if e.LastChange > 0 {
+			// Negative when the date is in the future.
+			fields["days_since_change"] = intV(today - int64(e.LastChange))
+		}
+		out.obs = append(out.obs, obs{subject: "account " + e.Name, path: shadow.Path, line: e.Line, fields: fields})
 	}
 	if len(out.obs) == 0 {
 		out.absent = shadow.Path + " has no entries"

@@ -272,12 +272,19 @@ func printFlagged(ctx context.Context, w io.Writer, st *store.Store, hostID stri
 		return err
 	}
 	sort.SliceStable(devs, func(i, j int) bool { return devs[i].Severity > devs[j].Severity })
+	// The most severe first; a CIS baseline flags dozens on a stock host,
+	// and the rest are a command away.
+	const maxShown = 15
 	fmt.Fprintf(w, "Flagged: %d open deviations\n", len(devs))
 	idWidth := 0
-	for _, d := range devs {
+	for _, d := range devs[:min(len(devs), maxShown)] {
 		idWidth = max(idWidth, len(d.CheckID))
 	}
-	for _, d := range devs {
+	for i, d := range devs {
+		if i == maxShown {
+			fmt.Fprintf(w, "  … and %d more: plumbline deviations --host %s\n", len(devs)-maxShown, hostID)
+			break
+		}
 		fmt.Fprintf(w, "  %-8s  %-*s  %s\n", strings.ToUpper(d.Severity.String()), idWidth, d.CheckID, d.Title)
 		shown := 0
 		for _, e := range d.Evidence {
@@ -320,7 +327,11 @@ func printFlagged(ctx context.Context, w io.Writer, st *store.Store, hostID stri
 	if len(events) == 0 {
 		fmt.Fprintln(w, "  none: nothing changed since this host's previous report")
 	}
-	for _, e := range events {
+	for i, e := range events {
+		if i == maxShown {
+			fmt.Fprintf(w, "  … and %d more: plumbline drift --host %s\n", len(events)-maxShown, hostID)
+			break
+		}
 		line := "  " + string(e.Kind)
 		if e.CheckID != "" {
 			line += " " + e.CheckID
