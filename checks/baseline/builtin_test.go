@@ -17,7 +17,8 @@ import (
 func TestBuiltinBaselinesLoad(t *testing.T) {
 	t.Parallel()
 	names := baseline.BuiltinNames()
-	for _, want := range []string{"debian-12", "ubuntu-22.04", "ubuntu-24.04", "rhel-9", "alinux-3", "linux"} {
+	for _, want := range []string{"debian-12", "ubuntu-22.04", "ubuntu-24.04", "rhel-9", "alinux-3", "linux",
+		"debian-12-level2", "ubuntu-22.04-level2", "ubuntu-24.04-level2", "rhel-9-level2", "alinux-3-level2"} {
 		b, err := baseline.Builtin(want)
 		if err != nil {
 			t.Errorf("built-in %s: %v (have %v)", want, err, names)

@@ -141,20 +141,45 @@ func CompareControls(a, b string) int {
 	return cmp.Compare(len(as), len(bs))
 }
 
+// platformOS gives the os-release ID and ID_LIKE of a platform.
+func platformOS(platform string) (string, []string) {
+	id, _, _ := strings.Cut(platform, ":")
+	switch id {
+	case "ubuntu":
+		return id, []string{"debian"}
+	case "rhel":
+		return id, []string{"fedora"}
+	case "alinux":
+		return id, []string{"rhel", "fedora", "centos", "anolis"}
+	}
+	return id, nil
+}
+
 // BaselineChecks returns, for a platform, the declarative checks that
-// belong in its Level 1 baseline: those referencing at least one of the
-// platform's Level 1 controls, ordered by their first such control.
-func BaselineChecks(platform string) []string {
+// belong in its baseline of a CIS profile level (1, or 2 for Level 1 and 2):
+// those referencing at least one of the platform's controls of that level
+// or lower, ordered by their first such control.
+func BaselineChecks(platform string, level int) []string {
 	cat, ok := CatalogFor(platform)
 	if !ok {
 		return nil
 	}
 	type item struct{ id, control string }
 	var items []item
+	id, like := platformOS(platform)
 	for _, c := range Checks() {
+		if len(c.CIS()) == 0 {
+			// A check that evidences no single control (the "some host
+			// firewall is on" anchor) joins every Level 1 baseline it
+			// applies to.
+			if c.Meta().AppliesTo(id, like) {
+				items = append(items, item{c.Meta().ID, "0"})
+			}
+			continue
+		}
 		first := ""
 		for _, ctlID := range c.CIS()[platform] {
-			if ctl, ok := cat.Lookup(ctlID); ok && ctl.Level == 1 {
+			if ctl, ok := cat.Lookup(ctlID); ok && ctl.Level >= 1 && ctl.Level <= level {
 				if first == "" || CompareControls(ctlID, first) < 0 {
 					first = ctlID
 				}

@@ -209,6 +209,13 @@ func TestSemantics(t *testing.T) {
 				"/home/bob/.netrc": "machine x\n", "/srv/.netrc": "machine y\n"}, nil, checks.StatusFail, "user bob: /home/bob/.netrc"},
 		{"home files: none found passes", "    test: {home_files: .rhosts, match: none}\n",
 			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\n", "/etc/shells": "/bin/bash\n", "/root/.bashrc": ""}, nil, checks.StatusPass, ""},
+		{"lines follows includes", "    test:\n      lines: /etc/nftables.conf\n      include: '^\\s*include\\s+\"(?P<path>[^\"]+)\"'\n      regex: 'hook input .*policy drop'\n",
+			map[string]string{"/etc/nftables.conf": "#!/usr/sbin/nft -f\nflush ruleset\ninclude \"/etc/nftables.d/*.nft\"\n", "/etc/nftables.d/10-filter.nft": "table inet filter {\n  chain input {\n    type filter hook input priority 0; policy drop;\n  }\n}\n"},
+			nil, checks.StatusPass, "/etc/nftables.d/10-filter.nft:3:"},
+		{"include keeps line numbers after it", "    test:\n      lines: /etc/a.conf\n      include: '^include (?P<path>\\S+)'\n      regex: '^last'\n",
+			map[string]string{"/etc/a.conf": "first\ninclude b.conf\nlast\n", "/etc/b.conf": "middle\n"}, nil, checks.StatusPass, "/etc/a.conf:3:"},
+		{"include loop", "    test:\n      lines: /etc/a.conf\n      include: '^include (?P<path>\\S+)'\n      regex: x\n",
+			map[string]string{"/etc/a.conf": "include a.conf\n"}, nil, checks.StatusError, "nested too deeply"},
 		{"not a number fails", "    test: {sysctl: kernel.x, value: {ge: 2}}\n", map[string]string{"/etc/sysctl.conf": "kernel.x = on\n"}, nil, checks.StatusFail, "kernel.x (configured): on (want ≥ 2)"},
 	}
 	for _, tt := range tests {

@@ -74,7 +74,11 @@
 //	glob: PATTERN        one observation per match, fields as file; absent defaults to pass
 //	lines: PATH|GLOB     one observation per line matching "regex" (option, default every
 //	                     non-comment line); fields line, path and the regex's named groups
-//	                     options: regex, comments (default "#"; "" keeps comment lines)
+//	                     options: regex, comments (default "#"; "" keeps comment lines),
+//	                     include (a regex with a group (?P<path>...) matching lines that
+//	                     bring in other files, such as nft's include "/etc/nftables.d/*";
+//	                     their lines are read in place, relative paths from the including
+//	                     file's directory)
 //	kv: PATH             key/value file (login.defs, pwquality.conf...); fields value
 //	                     options: key (required), separator ("whitespace" default, or a
 //	                     character such as "="), dropins (glob, read after PATH, in name

@@ -113,10 +113,20 @@ var probes = map[string]probeSpec{
 			}
 			return globProbe{pattern: arg, follow: o.bool("follow", true)}, nil
 		}},
-	"lines": {arg: true, options: map[string]kind{"regex": kString, "comments": kString},
+	"lines": {arg: true, options: map[string]kind{"regex": kString, "comments": kString, "include": kString},
 		fields: map[string]kind{"line": kString, "path": kString},
 		build: func(arg string, o options) (probe, error) {
 			lp := linesProbe{path: arg, comments: o.str("comments", "#")}
+			if inc, ok := o["include"]; ok {
+				re, err := newRegex(inc, true)
+				if err != nil {
+					return nil, fmt.Errorf("include: %v", reErr(err))
+				}
+				if !slices.Contains(capNames(inc), "path") {
+					return nil, fmt.Errorf("include: the regex needs a group (?P<path>...) naming the included file")
+				}
+				lp.include = re
+			}
 			if r, ok := o["regex"]; ok {
 				// The loader has validated it (and read its groups).
 				re, err := newRegex(r, false)
@@ -290,6 +300,82 @@ type linesProbe struct {
 	path     string
 	re       *lazyRegex
 	comments string
+	// include, when set, matches lines that bring in other files (its
+	// group "path", a file or glob, relative to the including file's
+	// directory): those files' lines are read in place, as nft and
+	// rsyslog do.
+	include *lazyRegex
+}
+
+// maxIncludes bounds the files one lines probe reads through includes.
+const maxIncludes = 256
+
+// expandIncludes replaces each include line by the files it names, in
+// order, following includes in them too (bounded in depth and count).
+func (p linesProbe) expandIncludes(ctx context.Context, h checks.Host, files []fileText) ([]fileText, error) {
+	re, err := p.include.get()
+	if err != nil {
+		return nil, fmt.Errorf("include: %w", err)
+	}
+	idx := re.SubexpIndex("path")
+	var out []fileText
+	count := 0
+	var walk func(f fileText, depth int) error
+	walk = func(f fileText, depth int) error {
+		if count++; count > maxIncludes {
+			return fmt.Errorf("%s: more than %d files through includes", p.path, maxIncludes)
+		}
+		var seg strings.Builder
+		segStart := 0
+		flush := func() {
+			if seg.Len() > 0 {
+				out = append(out, fileText{path: f.path, data: seg.String(), offset: segStart})
+				seg.Reset()
+			}
+		}
+		var werr error
+		f.lines(func(n int, line string) {
+			if werr != nil {
+				return
+			}
+			m := re.FindStringSubmatch(line)
+			if m == nil {
+				if seg.Len() == 0 {
+					segStart = n - 1
+				}
+				seg.WriteString(line)
+				seg.WriteByte('\n')
+				return
+			}
+			flush()
+			if depth >= 8 {
+				werr = &checks.SyntaxError{Path: f.path, Line: n, Msg: "include nested too deeply (loop?)"}
+				return
+			}
+			target := m[idx]
+			if !path.IsAbs(target) {
+				target = path.Join(path.Dir(f.path), target)
+			}
+			inc, err := readFiles(ctx, h, target)
+			if err != nil {
+				werr = err
+				return
+			}
+			for _, g := range inc {
+				if werr = walk(g, depth+1); werr != nil {
+					return
+				}
+			}
+		})
+		flush()
+		return werr
+	}
+	for _, f := range files {
+		if err := walk(f, 0); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // readFiles reads a path or a glob's regular files in name order; files
@@ -361,11 +447,15 @@ func globFiles(ctx context.Context, h checks.Host, pattern string) ([]string, er
 type fileText struct {
 	path string
 	data string
+	// offset is the number of lines of the file before data (a part of
+	// a file split by includes).
+	offset int
 }
 
-// lines calls fn for each line with its 1-based number, without the newline.
+// lines calls fn for each line with its 1-based number in the file,
+// without the newline.
 func (f fileText) lines(fn func(n int, line string)) {
-	n := 0
+	n := f.offset
 	for rest := f.data; rest != ""; {
 		var line string
 		line, rest, _ = strings.Cut(rest, "\n")
@@ -378,6 +468,11 @@ func (p linesProbe) observe(ctx context.Context, h checks.Host) (observation, er
 	files, err := readFiles(ctx, h, p.path)
 	if err != nil {
 		return observation{}, err
+	}
+	if p.include != nil {
+		if files, err = p.expandIncludes(ctx, h, files); err != nil {
+			return observation{}, err
+		}
 	}
 	var re *regexp.Regexp
 	if p.re != nil {
