@@ -2,10 +2,12 @@ package declarative
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/plumbline/plumbline/checks"
 	"github.com/plumbline/plumbline/checks/checktest"
@@ -58,7 +60,9 @@ func TestParseErrors(t *testing.T) {
 		{"relative path", head + "    test:\n      file: etc/passwd\n      exists: true\n", []string{`9: check t.check: test: file: "etc/passwd": want an absolute path`}},
 		{"relative dropins", head + "    test:\n      kv: /etc/a\n      key: x\n      dropins: a.d/*\n      value: 1\n", []string{`dropins: "a.d/*": want an absolute path`}},
 		{"home_files takes a name", head + "    test: {home_files: /root/.netrc, match: none}\n", []string{"want a file name or pattern inside each home directory"}},
-		{"group shadows a field", head + "    test:\n      lines: /etc/a\n      regex: '(?P<path>x)'\n", []string{`group name "path" is a field of the probe already`}},
+		{"group shadows an option", head + "    test:\n      lines: /etc/a\n      regex: '(?P<comments>x)'\n", []string{`group name "comments" is a key of the assertion already`}},
+		{"regex parameter default", head + "    params:\n      - {name: re, kind: string, default: \"(bash\", doc: shells}\n    test:\n      users: {}\n      shell: {regex: {param: re}}\n", []string{`parameter re: default "(bash": missing closing )`}},
+		{"group shadows a field", head + "    test:\n      lines: /etc/a\n      regex: '(?P<path>x)'\n", []string{`group name "path" is a key of the assertion already`}},
 		{"several at once", head + "    level: 3\n    test:\n      all:\n        - {sysctl: a.b, value: {gt: x}}\n        - {glob: \"/etc/[\", exists: true}\n",
 			[]string{"8: check t.check: level: want 1 or 2", `11: check t.check: test: all: sysctl: value: gt: "x" is not an integer`, "12: check t.check: test: all: glob: bad glob pattern"}},
 	}
@@ -202,8 +206,8 @@ func TestSemantics(t *testing.T) {
 			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/bash\n", "/etc/group": "root:x:0:\n"}, nil, checks.StatusFail, "user bob group_exists: false"},
 		{"shell_listed joins /etc/shells", "    test:\n      users: {}\n      where: {shell_listed: false}\n      password_state: {one_of: [locked, no login]}\n      absent: pass\n",
 			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\nsvc:x:999:999::/srv:/usr/sbin/nologin\n", "/etc/shells": "/bin/bash\n", "/etc/shadow": "root:$y$j9T$a$b:19000:0:99999:7:::\nsvc:$y$j9T$a$b:19000:0:99999:7:::\n"}, nil, checks.StatusFail, "user svc password_state: password set"},
-		{"days since change", "    test:\n      shadow: {}\n      where: {last_change: {gt: 0}}\n      days_since_change: {ge: 0}\n",
-			map[string]string{"/etc/shadow": "root:*:19000:0:99999:7:::\nfuture:*:99999:0:99999:7:::\n"}, nil, checks.StatusFail, "account future days_since_change: -"},
+		{"last change in the future", "    test:\n      shadow: {}\n      where: {last_change: {gt: 0}}\n      last_change_in_future: false\n",
+			map[string]string{"/etc/shadow": "root:*:19000:0:99999:7:::\nfuture:*:99999:0:99999:7:::\n"}, nil, checks.StatusFail, "account future last_change_in_future: true"},
 		{"home files of interactive users", "    test: {home_files: .netrc, match: none}\n",
 			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/bash\nsvc:x:999:999::/srv:/usr/sbin/nologin\n", "/etc/shells": "/bin/bash\n",
 				"/home/bob/.netrc": "machine x\n", "/srv/.netrc": "machine y\n"}, nil, checks.StatusFail, "user bob: /home/bob/.netrc"},
@@ -216,6 +220,24 @@ func TestSemantics(t *testing.T) {
 			map[string]string{"/etc/a.conf": "first\ninclude b.conf\nlast\n", "/etc/b.conf": "middle\n"}, nil, checks.StatusPass, "/etc/a.conf:3:"},
 		{"include loop", "    test:\n      lines: /etc/a.conf\n      include: '^include (?P<path>\\S+)'\n      regex: x\n",
 			map[string]string{"/etc/a.conf": "include a.conf\n"}, nil, checks.StatusError, "nested too deeply"},
+		{"sshd single quotes group", "    test:\n      sshd: Ciphers\n      value: {not_regex: cbc}\n", map[string]string{"/etc/ssh/sshd_config": "Ciphers '3des-cbc,aes128-ctr'\n"}, nil, checks.StatusFail, "Ciphers: 3des-cbc,aes128-ctr"},
+		{"sshd quoted keyword value", "    test: {sshd: PermitRootLogin, value: \"no\"}\n", map[string]string{"/etc/ssh/sshd_config": "PermitRootLogin 'no'\n"}, nil, checks.StatusPass, ""},
+		{"sshd unclosed quote", "    test: {sshd: PermitRootLogin, value: \"no\"}\n", map[string]string{"/etc/ssh/sshd_config": "Banner \"/etc/issue.net\n"}, nil, checks.StatusError, "unterminated quoted argument"},
+		{"sshd Match after Match all changes nothing", "    test: {sshd: PermitRootLogin, value: \"no\"}\n",
+			map[string]string{"/etc/ssh/sshd_config": "PermitRootLogin yes\nMatch all\nPermitRootLogin no\nMatch User admin\nPermitRootLogin yes\n"}, nil, checks.StatusPass, ""},
+		{"include relative to include_dir", "    test:\n      lines: /etc/sysconfig/nftables.conf\n      include: '^\\s*include\\s+\"(?P<path>[^\"]+)\"'\n      include_dir: /etc\n      regex: 'policy drop'\n",
+			map[string]string{"/etc/sysconfig/nftables.conf": "include \"nftables/main.nft\"\n", "/etc/nftables/main.nft": "chain input { type filter hook input priority 0; policy drop; }\n"}, nil, checks.StatusPass, ""},
+		{"missing literal include", "    test:\n      lines: /etc/nftables.conf\n      include: '^\\s*include\\s+\"(?P<path>[^\"]+)\"'\n      regex: 'policy drop'\n",
+			map[string]string{"/etc/nftables.conf": "include \"/etc/nftables.d/missing.nft\"\nchain input { type filter hook input priority 0; policy drop; }\n"}, nil, checks.StatusFail, "include /etc/nftables.d/missing.nft does not exist, so nothing in /etc/nftables.conf is loaded"},
+		{"too many includes are refused before reading", "    test:\n      lines: /etc/a.conf\n      include: '^include (?P<path>\\S+)'\n      regex: x\n",
+			manyFiles(300), nil, checks.StatusError, "more than 256 files through includes"},
+		{"malformed group file leaves group_exists unset", "    test:\n      users: {}\n      where: {name: root}\n      uid: 0\n",
+			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\n", "/etc/group": "root:x:0:\nbroken line\n"}, nil, checks.StatusPass, ""},
+		{"masked mount drop-in without /dev/null", "    test:\n      mount: /tmp\n      options: {contains: nodev}\n",
+			map[string]string{"/usr/lib/systemd/system/tmp.mount": "[Mount]\nWhat=tmpfs\nType=tmpfs\nOptions=nosuid,nodev\n", "/etc/systemd/system/tmp.mount.d/50-x.conf": "->/dev/null",
+				"/etc/systemd/system/local-fs.target.wants/tmp.mount": "->/usr/lib/systemd/system/tmp.mount"}, nil, checks.StatusPass, ""},
+		{"home with glob characters", "    test: {home_files: .netrc, match: none}\n",
+			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\nbob:x:1001:1001::/home/b[o]b:/bin/bash\n", "/etc/shells": "/bin/bash\n", "/home/b[o]b/.netrc": "x\n"}, nil, checks.StatusFail, "/home/b[o]b/.netrc"},
 		{"not a number fails", "    test: {sysctl: kernel.x, value: {ge: 2}}\n", map[string]string{"/etc/sysctl.conf": "kernel.x = on\n"}, nil, checks.StatusFail, "kernel.x (configured): on (want ≥ 2)"},
 	}
 	for _, tt := range tests {
@@ -261,5 +283,36 @@ func TestParseBuiltinLeavesRegexToCompileAll(t *testing.T) {
 	}
 	if err := CompileAll(cs); err == nil || !strings.Contains(err.Error(), "t.check (f.yaml:3): regex \"(bash\"") {
 		t.Errorf("CompileAll: %v", err)
+	}
+}
+
+// manyFiles is a tree whose /etc/a.conf includes n files.
+func manyFiles(n int) map[string]string {
+	files := map[string]string{"/etc/a.conf": "include /etc/many/*\n"}
+	for i := range n {
+		files[fmt.Sprintf("/etc/many/%03d", i)] = "x\n"
+	}
+	return files
+}
+
+func TestEvidenceClipKeepsUTF8(t *testing.T) {
+	t.Parallel()
+	s := clip(strings.Repeat("é", maxActual))
+	if !utf8.ValidString(s) || !strings.Contains(s, "bytes)") {
+		t.Errorf("clip: %q", s[len(s)-20:])
+	}
+}
+
+func TestRegexParameterFromBaseline(t *testing.T) {
+	t.Parallel()
+	cs, err := Parse("f.yaml", []byte(head+"    params:\n      - {name: re, kind: string, default: sh$, doc: shells}\n    test:\n      users: {}\n      shell: {regex: {param: re}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs[0].ValidateParams(checks.Params{"re": "(bash"}); err == nil || !strings.Contains(err.Error(), `parameter re: "(bash" is not a regular expression`) {
+		t.Errorf("ValidateParams: %v", err)
+	}
+	if err := cs[0].ValidateParams(checks.Params{"re": "bash$"}); err != nil {
+		t.Errorf("ValidateParams: %v", err)
 	}
 }

@@ -77,7 +77,9 @@
 //	                     options: regex, comments (default "#"; "" keeps comment lines),
 //	                     include (a regex with a group (?P<path>...) matching lines that
 //	                     bring in other files, such as nft's include "/etc/nftables.d/*";
-//	                     their lines are read in place, relative paths from the including
+//	                     their lines are read in place; a missing file named without
+//	                     wildcards voids the whole file, as in nft), include_dir (where
+//	                     relative includes are, e.g. /etc for nft; default the including
 //	                     file's directory)
 //	kv: PATH             key/value file (login.defs, pwquality.conf...); fields value
 //	                     options: key (required), separator ("whitespace" default, or a
@@ -112,8 +114,7 @@
 //	groups:              every /etc/group entry: name, gid, members (list)
 //	shadow:              every /etc/shadow entry: name, password_state (empty, locked,
 //	                     no login, password set), hash, last_change, min, max, warn,
-//	                     inactive, expire (days; -1 when unset), days_since_change (from
-//	                     today; negative for a date in the future)
+//	                     inactive, expire (days; -1 when unset), last_change_in_future
 //	pam: SERVICE         rules of /etc/pam.d/SERVICE, includes expanded; options: type
 //	                     (auth, account, password, session), module (e.g. pam_unix.so);
 //	                     fields type, control, module, args (list), arg.NAME (an argument's

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/plumbline/plumbline/checks"
 )
@@ -65,11 +66,17 @@ func (g *group) eval(ctx context.Context, h checks.Host, p checks.Params) verdic
 		v.t = isTrue
 	}
 	for i := range v.ev {
-		if v.ev[i].Expected == "" {
-			continue // a note, not a finding
+		switch {
+		case v.ev[i].Key == moreKey:
+			// "N more not shown (k failing)": they are failing now
+			// exactly when they were holding before.
+			v.ev[i].OK = !v.ev[i].OK
+		case v.ev[i].Expected == "":
+			// A note, not a finding.
+		default:
+			v.ev[i].OK = !v.ev[i].OK
+			v.ev[i].Expected = "not (" + v.ev[i].Expected + ")"
 		}
-		v.ev[i].OK = !v.ev[i].OK
-		v.ev[i].Expected = "not (" + v.ev[i].Expected + ")"
 	}
 	return v
 }
@@ -238,7 +245,11 @@ func clip(s string) string {
 	if len(s) <= maxActual {
 		return s
 	}
-	return s[:maxActual] + fmt.Sprintf("… (%d bytes)", len(s))
+	cut := maxActual
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut-- // never split a character
+	}
+	return s[:cut] + fmt.Sprintf("… (%d bytes)", len(s))
 }
 
 // capEvidence keeps failing evidence first, and at most maxEvidence items

@@ -36,6 +36,23 @@ type Check struct {
 	file       string
 	line       int
 	text       string
+	// regexParams are parameters used as regular expressions, validated
+	// when a baseline sets them.
+	regexParams []string
+}
+
+// ValidateParams implements checks.ParamValidator: a parameter used as a
+// regular expression must compile, so that a baseline setting a bad one is
+// refused with its line rather than the check erroring on every host.
+func (c *Check) ValidateParams(p checks.Params) error {
+	for _, name := range c.regexParams {
+		if s, ok := p[name].(string); ok {
+			if _, err := newRegex(s, true); err != nil {
+				return fmt.Errorf("parameter %s: %q is not a regular expression: %s", name, s, reErr(err))
+			}
+		}
+	}
+	return nil
 }
 
 // Definition is the check as written in its file.
@@ -225,6 +242,9 @@ type parser struct {
 	// builtin: the content ships with plumbline and its tests compile
 	// every regular expression, so matchers are not checked at load.
 	builtin bool
+	// regexParams are the parameters the current check uses as regular
+	// expressions.
+	regexParams []string
 }
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) {
@@ -293,6 +313,7 @@ func (p *parser) check(n *yaml.Node) *Check {
 		return nil
 	}
 	before := len(p.errs)
+	p.regexParams = nil
 	label := "check"
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == "id" && n.Content[i+1].Kind == yaml.ScalarNode {
@@ -359,6 +380,7 @@ func (p *parser) check(n *yaml.Node) *Check {
 		p.errf(n, "%v", err)
 		return nil
 	}
+	c.regexParams = slices.Compact(slices.Sorted(slices.Values(p.regexParams)))
 	return c
 }
 
@@ -532,8 +554,10 @@ func (p *parser) assertion(n, probeKey *yaml.Node, spec probeSpec, params []chec
 			}
 			groups := capNames(s)
 			for _, g := range groups {
-				if _, builtin := spec.fields[g]; builtin {
-					p.errf(v, "%s: regex: group name %q is a field of the probe already; name it otherwise", what, g)
+				_, field := spec.fields[g]
+				_, option := spec.options[g]
+				if field || option || slices.Contains([]string{"match", "where", "absent", "unique"}, g) {
+					p.errf(v, "%s: regex: group name %q is a key of the assertion already; name it otherwise", what, g)
 				}
 			}
 			if len(groups) > 0 {
@@ -748,6 +772,15 @@ func (p *parser) matcher(spec probeSpec, fk kind, op string, v *yaml.Node, param
 		if i < 0 {
 			p.errf(v.Content[1], "%s: unknown parameter %q (declare it under params)", what, m.param)
 			return m, false
+		}
+		if op == "regex" || op == "not_regex" {
+			if def, ok := params[i].Default.(string); ok {
+				if _, err := newRegex(def, true); err != nil {
+					p.errf(v.Content[1], "%s: parameter %s: default %q: %s", what, m.param, def, reErr(err))
+					return m, false
+				}
+			}
+			p.regexParams = append(p.regexParams, m.param)
 		}
 		if op == "one_of" && params[i].Kind != checks.KindStringList {
 			p.errf(v.Content[1], "%s: parameter %s is %s; one_of needs a string_list", what, m.param, params[i].Kind)

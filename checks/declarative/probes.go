@@ -113,7 +113,7 @@ var probes = map[string]probeSpec{
 			}
 			return globProbe{pattern: arg, follow: o.bool("follow", true)}, nil
 		}},
-	"lines": {arg: true, options: map[string]kind{"regex": kString, "comments": kString, "include": kString},
+	"lines": {arg: true, options: map[string]kind{"regex": kString, "comments": kString, "include": kString, "include_dir": kString},
 		fields: map[string]kind{"line": kString, "path": kString},
 		build: func(arg string, o options) (probe, error) {
 			lp := linesProbe{path: arg, comments: o.str("comments", "#")}
@@ -126,6 +126,9 @@ var probes = map[string]probeSpec{
 					return nil, fmt.Errorf("include: the regex needs a group (?P<path>...) naming the included file")
 				}
 				lp.include = re
+				lp.includeDir = o["include_dir"]
+			} else if _, ok := o["include_dir"]; ok {
+				return nil, fmt.Errorf("include_dir: only with include")
 			}
 			if r, ok := o["regex"]; ok {
 				// The loader has validated it (and read its groups).
@@ -193,7 +196,7 @@ var probes = map[string]probeSpec{
 		build: func(string, options) (probe, error) { return groupsProbe{}, nil }},
 	"shadow": {fields: map[string]kind{"name": kString, "password_state": kString, "hash": kString,
 		"last_change": kInt, "min": kInt, "max": kInt, "warn": kInt, "inactive": kInt, "expire": kInt,
-		"days_since_change": kInt},
+		"last_change_in_future": kBool},
 		build: func(string, options) (probe, error) { return shadowProbe{}, nil }},
 	"pam": {arg: true, options: map[string]kind{"type": kString, "module": kString},
 		fields: map[string]kind{"type": kString, "control": kString, "module": kString, "args": kList},
@@ -305,10 +308,22 @@ type linesProbe struct {
 	// directory): those files' lines are read in place, as nft and
 	// rsyslog do.
 	include *lazyRegex
+	// includeDir resolves relative include paths (nft: /etc); empty, the
+	// including file's directory.
+	includeDir string
 }
 
-// maxIncludes bounds the files one lines probe reads through includes.
-const maxIncludes = 256
+// errNothingLoaded: a missing literal include voids the whole file.
+type errNothingLoaded struct{ msg string }
+
+func (e errNothingLoaded) Error() string { return e.msg }
+
+// maxIncludes bounds the files one lines probe reads through includes,
+// and maxIncludeNesting how deep includes nest (nft's own limit).
+const (
+	maxIncludes       = 256
+	maxIncludeNesting = 16
+)
 
 // expandIncludes replaces each include line by the files it names, in
 // order, following includes in them too (bounded in depth and count).
@@ -348,17 +363,44 @@ func (p linesProbe) expandIncludes(ctx context.Context, h checks.Host, files []f
 				return
 			}
 			flush()
-			if depth >= 8 {
+			if depth >= maxIncludeNesting {
 				werr = &checks.SyntaxError{Path: f.path, Line: n, Msg: "include nested too deeply (loop?)"}
 				return
 			}
 			target := m[idx]
+			if target == "" {
+				werr = &checks.SyntaxError{Path: f.path, Line: n, Msg: "include names no file"}
+				return
+			}
 			if !path.IsAbs(target) {
-				target = path.Join(path.Dir(f.path), target)
+				dir := p.includeDir
+				if dir == "" {
+					dir = path.Dir(f.path)
+				}
+				target = path.Join(dir, target)
+			}
+			// Count before reading: a pattern over a big directory must
+			// not be read just to be refused.
+			paths := []string{target}
+			if strings.ContainsAny(target, "*?[") {
+				if paths, err = globFiles(ctx, h, target); err != nil {
+					werr = fmt.Errorf("%s:%d: include %s: %w", f.path, n, target, err)
+					return
+				}
+			}
+			if count+len(paths) > maxIncludes {
+				werr = fmt.Errorf("%s: more than %d files through includes", p.path, maxIncludes)
+				return
 			}
 			inc, err := readFiles(ctx, h, target)
 			if err != nil {
 				werr = err
+				return
+			}
+			if len(inc) == 0 && !strings.ContainsAny(target, "*?[") {
+				// nft refuses a whole file whose literal include is
+				// missing: none of its lines take effect.
+				werr = errNothingLoaded{fmt.Sprintf("%s:%d: include %s does not exist, so nothing in %s is loaded", f.path, n, target, p.path)}
 				return
 			}
 			for _, g := range inc {
@@ -423,11 +465,16 @@ func readFiles(ctx context.Context, h checks.Host, pattern string) (files []file
 func readConfig(ctx context.Context, h checks.Host, p string) (string, error) {
 	return checks.Memoized(h, "declarative.read:"+p, func() (string, error) {
 		data, err := h.ReadFile(ctx, p)
-		if err == nil || errors.Is(err, fs.ErrNotExist) || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil {
 			return string(data), err
 		}
+		// A link to /dev/null masks the file, whether or not the scanned
+		// root has a /dev/null.
 		if target, lerr := h.Readlink(ctx, p); lerr == nil && path.Clean(target) == "/dev/null" {
 			return "", nil
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", err
 		}
 		if fi, serr := h.Stat(ctx, p); serr == nil && fi.Mode&fs.ModeCharDevice != 0 {
 			return "", nil
@@ -469,8 +516,14 @@ func (p linesProbe) observe(ctx context.Context, h checks.Host) (observation, er
 	if err != nil {
 		return observation{}, err
 	}
+	existed := len(files) > 0
 	if p.include != nil {
-		if files, err = p.expandIncludes(ctx, h, files); err != nil {
+		files, err = p.expandIncludes(ctx, h, files)
+		var nothing errNothingLoaded
+		if errors.As(err, &nothing) {
+			return observation{absent: nothing.msg}, nil
+		}
+		if err != nil {
 			return observation{}, err
 		}
 	}
@@ -504,7 +557,7 @@ func (p linesProbe) observe(ctx context.Context, h checks.Host) (observation, er
 	}
 	switch {
 	case len(out.obs) > 0:
-	case len(files) == 0:
+	case !existed:
 		out.absent = p.path + " does not exist"
 	case p.re != nil:
 		out.absent = fmt.Sprintf("no line of %s matches /%s/", p.path, p.re)
@@ -733,17 +786,20 @@ func (usersProbe) observe(ctx context.Context, h checks.Host) (observation, erro
 			return observation{}, fmt.Errorf("password_state: %w", err)
 		}
 		// group_exists joins /etc/group, shell_listed /etc/shells.
-		groups, err := loadGroups(ctx, h)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return observation{}, fmt.Errorf("group_exists: %w", err)
-		}
+		// A malformed /etc/group or unreadable /etc/shells leaves only
+		// those fields unset (with the reason), not every users check.
+		groups, gerr := loadGroups(ctx, h)
 		gids := map[int64]bool{}
 		for _, g := range groups {
 			gids[g.gid] = true
 		}
-		shells, err := loadShells(ctx, h)
-		if err != nil {
-			return observation{}, fmt.Errorf("shell_listed: %w", err)
+		shells, serr := loadShells(ctx, h)
+		joinWhy := map[string]string{}
+		if gerr != nil {
+			groups, joinWhy["group_exists"] = nil, "not known: "+gerr.Error()
+		}
+		if serr != nil {
+			shells, joinWhy["shell_listed"] = nil, "not known: "+serr.Error()
 		}
 		var out observation
 		for _, u := range users {
@@ -760,7 +816,7 @@ func (usersProbe) observe(ctx context.Context, h checks.Host) (observation, erro
 			if shells != nil {
 				f["shell_listed"] = boolV(shells[u.shell])
 			}
-			o := obs{subject: "user " + u.name, path: passwdPath, line: u.line, fields: f}
+			o := obs{subject: "user " + u.name, path: passwdPath, line: u.line, fields: f, why: maps.Clone(joinWhy)}
 			if u.home != "" {
 				fi, err := h.Stat(ctx, u.home)
 				switch {
@@ -771,7 +827,10 @@ func (usersProbe) observe(ctx context.Context, h checks.Host) (observation, erro
 				case errors.Is(err, fs.ErrNotExist):
 					f["home_exists"] = boolV(false)
 					gone := "home " + u.home + " does not exist"
-					o.why = map[string]string{"home_uid": gone, "home_mode": gone}
+					if o.why == nil {
+						o.why = map[string]string{}
+					}
+					o.why["home_uid"], o.why["home_mode"] = gone, gone
 				default:
 					return observation{}, fmt.Errorf("stat %s (home of %s): %w", u.home, u.name, err)
 				}
@@ -814,7 +873,7 @@ func (p homeFilesProbe) observe(ctx context.Context, h checks.Host) (observation
 				continue
 			}
 			seen[u.home] = true
-			matches, err := globFiles(ctx, h, path.Join(u.home, p.pattern))
+			matches, err := globFiles(ctx, h, path.Join(globEscape(u.home), p.pattern))
 			if err != nil {
 				return observation{}, fmt.Errorf("glob %s: %w", path.Join(u.home, p.pattern), err)
 			}
@@ -838,6 +897,18 @@ func (p homeFilesProbe) observe(ctx context.Context, h checks.Host) (observation
 		}
 		return out, nil
 	})
+}
+
+// globEscape quotes the glob metacharacters of a literal path.
+func globEscape(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // interactive reports whether a login shell makes an account interactive:
@@ -908,8 +979,9 @@ func (shadowProbe) observe(ctx context.Context, h checks.Host) (observation, err
 			"warn": intV(int64(e.Warn)), "inactive": intV(int64(e.Inactive)), "expire": intV(int64(e.Expire)),
 		}
 		if e.LastChange > 0 {
-			// Negative when the date is in the future.
-			fields["days_since_change"] = intV(today - int64(e.LastChange))
+			// A yes/no rather than a number of days, so that a report
+			// (and a drift) does not change every day by itself.
+			fields["last_change_in_future"] = boolV(int64(e.LastChange) > today)
 		}
 		out.obs = append(out.obs, obs{subject: "account " + e.Name, path: shadow.Path, line: e.Line, fields: fields})
 	}

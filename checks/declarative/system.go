@@ -80,7 +80,12 @@ func (c *sshdConfigFile) read(ctx context.Context, h checks.Host, file string, d
 			return
 		}
 		kw, rest := splitKeyword(line)
-		rest = strings.Join(sshdTokens(rest), " ")
+		toks, terr := sshdTokens(rest)
+		if terr != nil {
+			ferr = &checks.SyntaxError{Path: file, Line: n, Msg: terr.Error() + " (sshd refuses this file)"}
+			return
+		}
+		rest = strings.Join(toks, " ")
 		lkw := strings.ToLower(kw)
 		switch lkw {
 		case "match":
@@ -130,40 +135,52 @@ func splitKeyword(line string) (string, string) {
 	return line[:i], strings.TrimSpace(rest)
 }
 
-// sshdTokens splits a value as sshd does (argv_split): blanks separate
-// tokens, double quotes group, a backslash escapes the next character, and
+// sshdTokens splits a value as sshd's argv_split does: blanks separate
+// tokens; single or double quotes group; a backslash escapes a quote, a
+// backslash or (outside quotes) a blank, and is kept before anything else;
 // a token starting with "#" ends the line, so "no # CIS 5.1.20" is "no".
-func sshdTokens(s string) []string {
+// An unclosed quote is an error: sshd refuses such a file.
+func sshdTokens(s string) ([]string, error) {
 	var out []string
-	var tok strings.Builder
-	inTok, quoted := false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && i+1 < len(s):
+	i := 0
+	for {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 			i++
-			tok.WriteByte(s[i])
-			inTok = true
-		case c == '"':
-			quoted = !quoted
-			inTok = true
-		case !quoted && (c == ' ' || c == '\t'):
-			if inTok {
-				out = append(out, tok.String())
-				tok.Reset()
-				inTok = false
-			}
-		case !quoted && !inTok && c == '#':
-			return out
-		default:
-			tok.WriteByte(c)
-			inTok = true
 		}
-	}
-	if inTok {
+		if i >= len(s) || s[i] == '#' {
+			return out, nil
+		}
+		var tok strings.Builder
+		var quote byte
+		for ; i < len(s); i++ {
+			c := s[i]
+			if quote == 0 && (c == ' ' || c == '\t') {
+				break
+			}
+			if c == '\\' && i+1 < len(s) {
+				next := s[i+1]
+				if next == '\'' || next == '"' || next == '\\' || (quote == 0 && next == ' ') {
+					tok.WriteByte(next)
+					i++
+					continue
+				}
+				tok.WriteByte(c)
+				continue
+			}
+			switch {
+			case quote == 0 && (c == '\'' || c == '"'):
+				quote = c
+			case quote != 0 && c == quote:
+				quote = 0
+			default:
+				tok.WriteByte(c)
+			}
+		}
+		if quote != 0 {
+			return nil, fmt.Errorf("unterminated quoted argument")
+		}
 		out = append(out, tok.String())
 	}
-	return out
 }
 
 var keywordValue = func(s string) bool {
@@ -220,11 +237,14 @@ func (p sshdProbe) observe(ctx context.Context, h checks.Host) (observation, err
 	}
 	// "Match all" applies to every connection: its value overrides the
 	// global one rather than adding a case.
+	// A Match block after it can no longer change the keyword either: sshd
+	// keeps the first value among the blocks that apply, and every
+	// connection matches "all".
 	for i, o := range out.obs {
 		if strings.EqualFold(strings.TrimSpace(o.fields["match"].s), "all") {
 			o.subject = p.keyword + " (Match all)"
 			global = &o
-			out.obs = append(out.obs[:i:i], out.obs[i+1:]...)
+			out.obs = out.obs[:i:i]
 			break
 		}
 	}
@@ -593,6 +613,9 @@ func mountUnit(ctx context.Context, h checks.Host, dir string) (*fstab.Entry, st
 	src := st.Path
 	for _, f := range files {
 		data, err := readConfig(ctx, h, f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a dangling drop-in link
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("read %s: %w", f, err)
 		}
