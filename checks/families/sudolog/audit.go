@@ -209,9 +209,16 @@ func rulesLocation(rs *auditrules.Ruleset) string {
 func watchEvidence(rs *auditrules.Ruleset, p, perms string) checks.Evidence {
 	cov := rs.WatchesPath(p, perms)
 	ev := checks.Evidence{Key: "audit watch " + p, Expected: "-w " + p + " -p " + perms, OK: cov.OK, Path: rulesLocation(rs)}
+	keyed := slices.ContainsFunc(cov.Rules, func(r auditrules.Rule) bool { return len(r.Keys) > 0 })
 	switch {
 	case len(cov.Rules) == 0:
 		ev.Actual = "not watched"
+	case cov.OK && !keyed:
+		// CIS's audit looks for the key too: events without one cannot
+		// be searched for (ausearch -k).
+		ev.OK = false
+		ev.Expected += " -k KEY"
+		ev.Actual = "watched for " + cov.Have + " but without a key (-k) by " + cov.Rules[0].Text
 	case cov.OK:
 		ev.Actual = "watched for " + cov.Have + " by " + cov.Rules[0].Text
 	default:
@@ -273,11 +280,12 @@ var archClass = map[string]string{
 
 // userEmulationRule reports whether r audits execve by processes running as
 // another user for the ABI: an always,exit execve rule whose only filters
-// are the architecture, the key, "-C euid!=uid" and "auid!=unset". A rule
-// without -F arch applies to the native ABI, taken as b64.
+// are the architecture, the key (required), "-C euid!=uid" and
+// "auid!=unset". A rule without -F arch applies to the native ABI, taken as
+// b64.
 func userEmulationRule(r auditrules.Rule, abi string) bool {
-	if !r.HasSyscall("execve") {
-		return false
+	if !r.HasSyscall("execve") || len(r.Keys) == 0 {
+		return false // CIS's audit wants a key, to find the events
 	}
 	ruleABI := "b64"
 	for _, f := range r.Fields {

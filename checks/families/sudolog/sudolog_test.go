@@ -106,6 +106,8 @@ func TestChecks(t *testing.T) {
 			key: "audit watch /etc/sudoers", source: "/etc/audit/rules.d/50-scope.rules:1", actual: "missing a"},
 		{id: "sudo.audit_sudoers_watched", fixture: "audit_partial", params: map[string]any{"paths": []any{"/etc/sudoers"}, "perms": "w"}, want: pass},
 		{id: "sudo.audit_sudoers_watched", fixture: "audit_rules_file", want: pass, key: "audit watch /etc/sudoers", source: "/etc/audit/audit.rules:1"},
+		// CIS's audit wants a key on each rule, to find its events.
+		{id: "sudo.audit_sudoers_watched", fixture: "audit_no_keys", want: fail, key: "audit watch /etc/sudoers", actual: "watched for wa but without a key (-k) by -w /etc/sudoers -p wa"},
 		{id: "sudo.audit_sudoers_watched", fixture: "audit_malformed", want: erro, msg: "/etc/audit/rules.d/50-scope.rules:2: -p wz"},
 
 		// sudo.audit_sudolog_watched
@@ -113,6 +115,7 @@ func TestChecks(t *testing.T) {
 		{id: "sudo.audit_sudolog_watched", fixture: "debian_stock", want: na, msg: "no sudo logfile configured (see sudo.logfile)"},
 		{id: "sudo.audit_sudolog_watched", fixture: "audit_partial", want: fail, msg: "do not watch the sudo log file /var/log/sudo.log", key: "audit watch /var/log/sudo.log", actual: "not watched"},
 		{id: "sudo.audit_sudolog_watched", fixture: "audit_rules_file", want: pass},
+		{id: "sudo.audit_sudolog_watched", fixture: "audit_no_keys", want: fail, key: "audit watch /var/log/sudo.log"},
 		{id: "sudo.audit_sudolog_watched", fixture: "audit_malformed", want: erro},
 		{id: "sudo.audit_sudolog_watched", fixture: "unknown_syntax", want: erro},
 
@@ -121,6 +124,7 @@ func TestChecks(t *testing.T) {
 		{id: "sudo.audit_privileged_commands", fixture: "audit_partial", want: fail, msg: "for b32", key: "execve rule arch=b32", source: "/etc/audit/rules.d", actual: "missing"},
 		{id: "sudo.audit_privileged_commands", fixture: "audit_partial", params: map[string]any{"arches": []any{"b64"}}, want: pass},
 		{id: "sudo.audit_privileged_commands", fixture: "audit_rules_file", want: pass, key: "execve rule arch=b64", source: "/etc/audit/audit.rules:4"},
+		{id: "sudo.audit_privileged_commands", fixture: "audit_no_keys", want: fail, key: "execve rule arch=b64", actual: "missing"},
 		{id: "sudo.audit_privileged_commands", fixture: "debian_stock", want: fail, msg: "no audit rules found"},
 
 		// sudo.log_forwarding
