@@ -238,6 +238,12 @@ func TestSemantics(t *testing.T) {
 				"/etc/systemd/system/local-fs.target.wants/tmp.mount": "->/usr/lib/systemd/system/tmp.mount"}, nil, checks.StatusPass, ""},
 		{"home with glob characters", "    test: {home_files: .netrc, match: none}\n",
 			map[string]string{"/etc/passwd": "root:x:0:0::/root:/bin/bash\nbob:x:1001:1001::/home/b[o]b:/bin/bash\n", "/etc/shells": "/bin/bash\n", "/home/b[o]b/.netrc": "x\n"}, nil, checks.StatusFail, "/home/b[o]b/.netrc"},
+		{"ini read as systemd does", "    test:\n      ini: /etc/systemd/journald.conf\n      systemd: true\n      section: Journal\n      key: Storage\n      value: persistent\n",
+			map[string]string{"/usr/lib/systemd/journald.conf": "[Journal]\n#Storage=auto\n", "/usr/lib/systemd/journald.conf.d/10-vendor.conf": "[Journal]\nStorage=volatile\n",
+				"/run/systemd/journald.conf.d/60-cis.conf": "[Journal]\nStorage=persistent\n"}, nil, checks.StatusPass, "/run/systemd/journald.conf.d/60-cis.conf:2"},
+		{"ini systemd drop-in hidden by /etc", "    test:\n      ini: /etc/systemd/journald.conf\n      systemd: true\n      section: Journal\n      key: Storage\n      value: persistent\n",
+			map[string]string{"/etc/systemd/journald.conf": "[Journal]\n", "/usr/lib/systemd/journald.conf.d/60-cis.conf": "[Journal]\nStorage=persistent\n",
+				"/etc/systemd/journald.conf.d/60-cis.conf": "->/dev/null"}, nil, checks.StatusFail, "Storage is not set"},
 		{"not a number fails", "    test: {sysctl: kernel.x, value: {ge: 2}}\n", map[string]string{"/etc/sysctl.conf": "kernel.x = on\n"}, nil, checks.StatusFail, "kernel.x (configured): on (want ≥ 2)"},
 	}
 	for _, tt := range tests {

@@ -86,7 +86,9 @@
 //	                     character such as "="), dropins (glob, read after PATH, in name
 //	                     order), last_wins (default true), ignore_case, default
 //	ini: PATH            INI/systemd file; fields value; options: section and key
-//	                     (required), dropins, default
+//	                     (required), dropins, default, systemd (read as systemd does: the
+//	                     file from /etc/systemd, else /run, /usr/local/lib or /usr/lib, then
+//	                     NAME.d/*.conf of all four by file name, /etc hiding the rest)
 //	sshd: KEYWORD        effective sshd_config value: Include followed, first value wins as
 //	                     in sshd, one observation per Match block that sets the keyword;
 //	                     fields value (keywords lower-cased: yes, no, verbose) and match (the

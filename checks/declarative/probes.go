@@ -151,10 +151,19 @@ var probes = map[string]probeSpec{
 			return kvProbe{path: arg, key: o["key"], sep: sep, dropins: o["dropins"],
 				lastWins: o.bool("last_wins", true), fold: o.bool("ignore_case", false), def: optional(o, "default")}, nil
 		}},
-	"ini": {arg: true, options: map[string]kind{"section": kString, "key": kString, "dropins": kString, "default": kString},
+	"ini": {arg: true, options: map[string]kind{"section": kString, "key": kString, "dropins": kString, "default": kString, "systemd": kBool},
 		required: []string{"section", "key"}, fields: map[string]kind{"value": kString},
 		build: func(arg string, o options) (probe, error) {
-			return iniProbe{path: arg, section: o["section"], key: o["key"], dropins: o["dropins"], def: optional(o, "default")}, nil
+			ip := iniProbe{path: arg, section: o["section"], key: o["key"], dropins: o["dropins"], def: optional(o, "default"), systemd: o.bool("systemd", false)}
+			if ip.systemd {
+				if ip.dropins != "" {
+					return nil, fmt.Errorf("systemd: the drop-in directories follow from the path; leave out dropins")
+				}
+				if !strings.HasPrefix(arg, "/etc/systemd/") {
+					return nil, fmt.Errorf("systemd: want a path under /etc/systemd/ such as /etc/systemd/journald.conf, got %q", arg)
+				}
+			}
+			return ip, nil
 		}},
 	"sshd": {arg: true, options: map[string]kind{"path": kString, "default": kString},
 		fields: map[string]kind{"value": kString, "match": kString},
@@ -647,10 +656,55 @@ func unquote(s string) string {
 type iniProbe struct {
 	path, section, key, dropins string
 	def                         *string
+	// systemd: read the file as systemd does (systemd.syntax(7)): the
+	// first of /etc, /run, /usr/local/lib and /usr/lib, then NAME.d/*.conf
+	// from all four, by file name, a name in /etc hiding later ones.
+	systemd bool
+}
+
+// systemdConfigDirs are where systemd looks for its own configuration,
+// highest precedence first.
+var systemdConfigDirs = []string{"/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd"}
+
+func (p iniProbe) files(ctx context.Context, h checks.Host) ([]fileText, error) {
+	if !p.systemd {
+		return readWithDropins(ctx, h, p.path, p.dropins)
+	}
+	rel := strings.TrimPrefix(p.path, "/etc/systemd/")
+	var files []fileText
+	for _, d := range systemdConfigDirs {
+		main, err := readFiles(ctx, h, path.Join(d, rel))
+		if err != nil {
+			return nil, err
+		}
+		if len(main) > 0 {
+			files = main
+			break
+		}
+	}
+	dirs := make([]string, len(systemdConfigDirs))
+	for i, d := range systemdConfigDirs {
+		dirs[i] = path.Join(d, rel+".d")
+	}
+	names, err := dropins(ctx, h, dirs, ".conf")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		data, err := readConfig(ctx, h, n)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", n, err)
+		}
+		files = append(files, fileText{path: n, data: data})
+	}
+	return files, nil
 }
 
 func (p iniProbe) observe(ctx context.Context, h checks.Host) (observation, error) {
-	files, err := readWithDropins(ctx, h, p.path, p.dropins)
+	files, err := p.files(ctx, h)
 	if err != nil {
 		return observation{}, err
 	}
@@ -673,7 +727,10 @@ func (p iniProbe) observe(ctx context.Context, h checks.Host) (observation, erro
 		})
 	}
 	where := p.path
-	if p.dropins != "" {
+	switch {
+	case p.systemd:
+		where += " or its drop-ins (" + strings.TrimPrefix(p.path, "/etc/systemd/") + ".d in /etc, /run, /usr/lib)"
+	case p.dropins != "":
 		where += " or " + p.dropins
 	}
 	return settingResult(found, "["+p.section+"] "+p.key, p.def, fmt.Sprintf("%s is not set in [%s] of %s", p.key, p.section, where))
