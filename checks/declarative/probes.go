@@ -690,17 +690,8 @@ func (p iniProbe) files(ctx context.Context, h checks.Host) ([]fileText, error) 
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range names {
-		data, err := readConfig(ctx, h, n)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", n, err)
-		}
-		files = append(files, fileText{path: n, data: data})
-	}
-	return files, nil
+	more, err := readAll(ctx, h, names)
+	return append(files, more...), err
 }
 
 func (p iniProbe) observe(ctx context.Context, h checks.Host) (observation, error) {

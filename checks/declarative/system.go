@@ -286,6 +286,23 @@ func dropins(ctx context.Context, h checks.Host, dirs []string, suffix string) (
 	return files, nil
 }
 
+// readAll reads files in order, skipping those that do not exist (a
+// dangling link, an optional file).
+func readAll(ctx context.Context, h checks.Host, paths []string) ([]fileText, error) {
+	var out []fileText
+	for _, f := range paths {
+		data, err := readConfig(ctx, h, f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f, err)
+		}
+		out = append(out, fileText{path: f, data: data})
+	}
+	return out, nil
+}
+
 // ---- sysctl ----
 
 // sysctlDirs are the drop-in directories, highest precedence first, as
@@ -303,21 +320,18 @@ type sysctlSetting struct {
 // /etc/sysctl.conf; a later assignment wins.
 func loadSysctlConf(ctx context.Context, h checks.Host) (map[string]sysctlSetting, error) {
 	return checks.Memoized(h, "declarative.sysctl", func() (map[string]sysctlSetting, error) {
-		files, err := dropins(ctx, h, sysctlDirs, ".conf")
+		names, err := dropins(ctx, h, sysctlDirs, ".conf")
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, "/etc/sysctl.conf")
+		files, err := readAll(ctx, h, append(names, "/etc/sysctl.conf"))
+		if err != nil {
+			return nil, err
+		}
 		out := map[string]sysctlSetting{}
-		for _, f := range files {
-			data, err := readConfig(ctx, h, f)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // a dangling link, or no /etc/sysctl.conf
-			}
-			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", f, err)
-			}
-			fileText{path: f, data: data}.lines(func(n int, line string) {
+		for _, ft := range files {
+			f := ft.path
+			ft.lines(func(n int, line string) {
 				line = strings.TrimSpace(line)
 				if line == "" || line[0] == '#' || line[0] == ';' {
 					return
@@ -419,19 +433,17 @@ func modName(s string) string { return strings.ReplaceAll(s, "-", "_") }
 func loadModprobe(ctx context.Context, h checks.Host) (*modprobeConf, error) {
 	return checks.Memoized(h, "declarative.modprobe", func() (*modprobeConf, error) {
 		c := &modprobeConf{install: map[string]sysctlSetting{}, blacklist: map[string]sysctlSetting{}}
-		files, err := dropins(ctx, h, modprobeDirs, ".conf")
+		names, err := dropins(ctx, h, modprobeDirs, ".conf")
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range files {
-			data, err := readConfig(ctx, h, f)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", f, err)
-			}
-			fileText{path: f, data: data}.lines(func(n int, line string) {
+		files, err := readAll(ctx, h, names)
+		if err != nil {
+			return nil, err
+		}
+		for _, ft := range files {
+			f := ft.path
+			ft.lines(func(n int, line string) {
 				fields := strings.Fields(line)
 				if len(fields) < 2 || strings.HasPrefix(fields[0], "#") {
 					return
@@ -608,19 +620,15 @@ func mountUnit(ctx context.Context, h checks.Host, dir string) (*fstab.Entry, st
 	if err != nil {
 		return nil, "", err
 	}
-	files := append([]string{st.Path}, more...)
+	files, err := readAll(ctx, h, append([]string{st.Path}, more...))
+	if err != nil {
+		return nil, "", err
+	}
 	e := &fstab.Entry{File: dir}
 	src := st.Path
-	for _, f := range files {
-		data, err := readConfig(ctx, h, f)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // a dangling drop-in link
-		}
-		if err != nil {
-			return nil, "", fmt.Errorf("read %s: %w", f, err)
-		}
-		if applyMountUnit(e, fileText{path: f, data: data}) {
-			src = f
+	for _, ft := range files {
+		if applyMountUnit(e, ft) {
+			src = ft.path
 		}
 	}
 	return e, src, nil
