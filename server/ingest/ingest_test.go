@@ -131,12 +131,23 @@ func (r *rig) publish(rep *report.Report) {
 	r.publishRaw(report.ReportSubject(rep.Host.ID), report.MsgID(rep.Host.ID, rep.Sequence), data)
 }
 
-// settled waits until the consumer has nothing pending or unacked.
+// settled waits until the consumer has acknowledged every message in the
+// stream (the ingester acks only after its transaction commits). "Nothing
+// pending or unacked" alone can be seen for a moment before the consumer
+// has taken in a message just stored.
 func (r *rig) settled() {
 	r.t.Helper()
 	eventually(r.t, "stream drained", func() bool {
 		info, err := r.cons.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		if err != nil || info.NumPending != 0 || info.NumAckPending != 0 {
+			return false
+		}
+		st, err := r.js.Stream(context.Background(), info.Stream)
+		if err != nil {
+			return false
+		}
+		sinfo, err := st.Info(context.Background())
+		return err == nil && info.AckFloor.Stream >= sinfo.State.LastSeq
 	})
 }
 
