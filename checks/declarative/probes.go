@@ -431,40 +431,30 @@ func (p linesProbe) expandIncludes(ctx context.Context, h checks.Host, files []f
 
 // readFiles reads a path or a glob's regular files in name order; files
 // that do not exist are skipped.
-func readFiles(ctx context.Context, h checks.Host, pattern string) (files []fileText, err error) {
-	paths := []string{pattern}
-	if strings.ContainsAny(pattern, "*?[") {
-		if paths, err = globFiles(ctx, h, pattern); err != nil {
-			return nil, fmt.Errorf("glob %s: %w", pattern, err)
-		}
-		// A pattern such as /etc/dconf/db/*.d/* also matches
-		// directories (locks/); only files have settings.
-		files := paths[:0:0]
-		for _, p := range paths {
-			fi, err := h.Stat(ctx, p)
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				// A dangling link.
-			case err != nil:
-				return nil, fmt.Errorf("stat %s: %w", p, err)
-			case fi.IsDir():
-			default:
-				files = append(files, p)
-			}
-		}
-		paths = files
+func readFiles(ctx context.Context, h checks.Host, pattern string) ([]fileText, error) {
+	if !strings.ContainsAny(pattern, "*?[") {
+		return readAll(ctx, h, []string{pattern})
 	}
+	paths, err := globFiles(ctx, h, pattern)
+	if err != nil {
+		return nil, fmt.Errorf("glob %s: %w", pattern, err)
+	}
+	// A pattern such as /etc/dconf/db/*.d/* also matches directories
+	// (locks/); only files have settings.
+	var files []string
 	for _, p := range paths {
-		data, err := readConfig(ctx, h, p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		fi, err := h.Stat(ctx, p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// A dangling link.
+		case err != nil:
+			return nil, fmt.Errorf("stat %s: %w", p, err)
+		case fi.IsDir():
+		default:
+			files = append(files, p)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", p, err)
-		}
-		files = append(files, fileText{path: p, data: data})
 	}
-	return files, nil
+	return readAll(ctx, h, files)
 }
 
 // readConfig reads a configuration file once per scan (many checks read
